@@ -1,0 +1,5 @@
+//! datetime functions.
+
+use super::ScalarFunction;
+
+pub(crate) const FUNCTIONS: &[ScalarFunction] = &[];

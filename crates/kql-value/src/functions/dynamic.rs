@@ -1,0 +1,5 @@
+//! dynamic functions.
+
+use super::ScalarFunction;
+
+pub(crate) const FUNCTIONS: &[ScalarFunction] = &[];

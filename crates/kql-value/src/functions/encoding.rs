@@ -1,0 +1,5 @@
+//! encoding functions.
+
+use super::ScalarFunction;
+
+pub(crate) const FUNCTIONS: &[ScalarFunction] = &[];

@@ -1,0 +1,5 @@
+//! network functions.
+
+use super::ScalarFunction;
+
+pub(crate) const FUNCTIONS: &[ScalarFunction] = &[];

@@ -1,0 +1,5 @@
+//! series functions.
+
+use super::ScalarFunction;
+
+pub(crate) const FUNCTIONS: &[ScalarFunction] = &[];
