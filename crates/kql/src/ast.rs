@@ -177,13 +177,20 @@ pub enum Literal {
     /// `decimal(1.5)` — the digits as written.
     Decimal(String),
     String(String),
-    /// `datetime(2024-01-01 10:00:00.1234567)` — the text between the parentheses.
+    /// `datetime(2024-01-01 10:00:00.1234567)` — the text between the parentheses, trimmed,
+    /// with surrounding quotes removed (`datetime("01-01-2022")` gives `01-01-2022`).
     DateTime(String),
     /// A timespan in nanoseconds (`1d`, `90m`, `time(1.02:03:04)`, `1tick` = 100 ns).
     TimeSpan(i64),
-    /// `guid(...)` — the text between the parentheses.
+    /// `guid(...)` — the text between the parentheses (also a bare guid token such as
+    /// `74be27de-1e4e-49d9-b579-fe0b331d3642`).
     Guid(String),
     /// `dynamic(...)` — a JSON value; datetimes and timespans inside become strings.
+    /// Integers stay integers and reals stay reals (`1` vs `1.0`). Inside, `datetime(...)`
+    /// becomes ISO text with seven fraction digits (`2022-01-01T00:00:00.0000000Z`) when it
+    /// is in a common `y-m-d`/`m/d/y [time]` form (else its raw text), a timespan becomes
+    /// Kusto's text (`01:00:00`, `1.00:00:00`, `00:00:01.5000000`), a guid its lowercase
+    /// text, and a typed null (`int(null)`) `null`. `dynamic(null)` is `Dynamic(Null)`.
     Dynamic(serde_json::Value),
 }
 
@@ -210,12 +217,14 @@ pub enum ExprKind {
     List { op: ListOp, expr: Box<Expr>, items: Vec<Expr> },
     /// `x between (lo .. hi)` / `x !between (lo .. hi)`
     Between { expr: Box<Expr>, low: Box<Expr>, high: Box<Expr>, negated: bool },
-    /// `f(args)`; also `materialize(T)`, `toscalar(T | ...)`, user functions.
+    /// `f(args)`; also `materialize(T)`, `toscalar(T | ...)`, user functions. A schema
+    /// argument `x:int` (as in `typeof(*, x:int)`) is the named argument `x = int`.
     Call { name: Ident, args: Vec<Arg> },
     /// `(expr)` kept so spans and tabular/scalar ambiguities stay visible.
     Paren(Box<Expr>),
-    /// `input | operator`
-    Pipe { input: Box<Expr>, op: Operator },
+    /// `input | operator`. The operator is boxed because operators contain expressions
+    /// (an unboxed one would make the type infinitely large).
+    Pipe { input: Box<Expr>, op: Box<Operator> },
     /// A source operator that starts a tabular expression: `print`, `range`, `datatable`,
     /// `union` (without input), `search`, `evaluate` (without input).
     Source(Box<Operator>),
@@ -373,18 +382,28 @@ pub enum OperatorKind {
     Join {
         right: Box<Expr>,
         /// The `on` clause: names, `$left.a == $right.b`, combined with `,` or `and`.
+        /// The parser splits top-level `and` too, so each entry is one key (a name or an
+        /// equality).
         on: Vec<Expr>,
     },
     Lookup {
         right: Box<Expr>,
         on: Vec<Expr>,
     },
-    /// `union [options] T1, T2, (expr)`; as a pipe operator the input is the first leg.
+    /// `union [options] T1, T2, (expr)`; as a pipe operator the input is the first leg
+    /// (and is not repeated in the list). A wildcard leg such as `Device*` is a `Name` whose
+    /// text contains `*`.
     Union(Vec<Expr>),
+    /// `mv-expand` items; a trailing `limit N` is kept as an option named `limit`.
     MvExpand(Vec<MvExpandItem>),
+    /// `mv-apply` items (a trailing `limit N` is an option named `limit`, as for mv-expand).
     MvApply {
         items: Vec<MvExpandItem>,
         /// `on (subquery)` — starts with `|`-less operators applied to the per-row table.
+        /// That implicit input is written as `ExprKind::Name` of the identifier `$input`
+        /// (an empty span at the first operator) at the bottom of the subquery's `Pipe`
+        /// chain: `on (where x > 1 | top 1 by y)` is `$input | where ... | top ...`. A
+        /// subquery that does not start with an operator is kept as written.
         on: Box<Expr>,
     },
     Parse {
@@ -395,7 +414,8 @@ pub enum OperatorKind {
     },
     Render {
         chart: Ident,
-        /// `with (title="x", kind=stacked, ...)` properties.
+        /// `with (title="x", kind=stacked, ...)` properties. A list value such as
+        /// `ycolumns=a, b` gives one `ycolumns` entry per column, in order.
         properties: Vec<OpOption>,
     },
     MakeSeries {
@@ -418,7 +438,8 @@ pub enum OperatorKind {
         function: Ident,
         args: Vec<Arg>,
     },
-    /// `search [in (T1, T2)] predicate`
+    /// `search [in (T1, T2)] predicate`; table names may contain `*` wildcards, and a bare
+    /// `search "x"` has a string literal as its predicate.
     Search {
         tables: Vec<Ident>,
         predicate: Expr,
@@ -438,7 +459,11 @@ pub enum OperatorKind {
     Sample(Expr),
     /// `top-nested` levels.
     TopNested(Vec<TopNestedLevel>),
-    /// An operator that parses but is not supported: the binder reports it by name.
+    /// An operator that parses but is not supported: the binder reports it by name
+    /// (`scan`, `partition`, `make-graph`, ...). Unsupported sources (`externaldata`,
+    /// `find`) are `ExprKind::Source` of this, and so are unsupported statements
+    /// (`declare pattern`, `alias database`, `restrict access`), which become query
+    /// statements of such a source named by their two keywords.
     Unsupported(String),
 }
 

@@ -1,0 +1,135 @@
+//! `evaluate` plugins. Plugins whose output columns depend on the data (`bag_unpack`)
+//! run their input first, then plan over the result.
+
+use super::{Col, Env, Planner, Tabular};
+use crate::error::{QResult, QueryError};
+use crate::types::array_to_values;
+use crate::udf::value_fn::ValueFnKind;
+use datafusion::logical_expr::Expr;
+use kql::ast;
+use kql_value::{KqlType, Value};
+
+/// The KQL type that fits every non-null value of a bag key.
+fn infer_type(values: &[&serde_json::Value]) -> KqlType {
+    let mut t: Option<KqlType> = None;
+    for v in values {
+        let vt = match v {
+            serde_json::Value::Null => continue,
+            serde_json::Value::Bool(_) => KqlType::Bool,
+            serde_json::Value::Number(n) if n.is_i64() || n.is_u64() => KqlType::Long,
+            serde_json::Value::Number(_) => KqlType::Real,
+            serde_json::Value::String(_) => KqlType::String,
+            _ => KqlType::Dynamic,
+        };
+        t = Some(match t {
+            None => vt,
+            Some(p) if p == vt => p,
+            Some(KqlType::Long) if vt == KqlType::Real => KqlType::Real,
+            Some(KqlType::Real) if vt == KqlType::Long => KqlType::Real,
+            _ => KqlType::Dynamic,
+        });
+    }
+    t.unwrap_or(KqlType::Dynamic)
+}
+
+impl Planner<'_> {
+    pub fn plan_evaluate(
+        &self,
+        input: Option<Tabular>,
+        plugin: &ast::Ident,
+        args: &[ast::Arg],
+        env: &Env,
+    ) -> QResult<Tabular> {
+        match (plugin.name.as_str(), input) {
+            ("bag_unpack", Some(t)) => self.plan_bag_unpack(t, plugin, args, env),
+            (name, _) => Err(QueryError::semantic(
+                format!("The '{name}' plugin is not supported"),
+                plugin.span,
+            )),
+        }
+    }
+
+    fn plan_bag_unpack(&self, t: Tabular, plugin: &ast::Ident, args: &[ast::Arg], env: &Env) -> QResult<Tabular> {
+        let Some(first) = args.first() else {
+            return Err(QueryError::semantic("bag_unpack needs the dynamic column to unpack", plugin.span));
+        };
+        let bag = self.bind_scalar_in(&first.value, env, Some(&t), "evaluate")?;
+        let bag = self.convert_bound(bag, KqlType::Dynamic);
+        let mut prefix = String::new();
+        let mut conflict = "error".to_string();
+        let mut ignored: Vec<String> = Vec::new();
+        for (i, a) in args.iter().enumerate().skip(1) {
+            let v = self.const_value(&a.value, env, "evaluate")?;
+            match a.name.as_ref().map(|n| n.name.as_str()) {
+                Some("columnsConflict") => conflict = v.to_kql_string(),
+                Some("ignoredProperties") => {
+                    if let Value::Dynamic(serde_json::Value::Array(a)) = v {
+                        ignored = a.iter().filter_map(|x| x.as_str().map(String::from)).collect();
+                    }
+                }
+                Some("OutputColumnPrefix") | None if i == 1 => prefix = v.to_kql_string(),
+                _ => {}
+            }
+        }
+        // Discover the keys and their types from the data.
+        let plan = datafusion::logical_expr::LogicalPlanBuilder::from(t.plan.clone())
+            .project(vec![bag.expr.clone()])?
+            .build()?;
+        let mut keys: Vec<String> = Vec::new();
+        let mut samples: std::collections::HashMap<String, Vec<serde_json::Value>> = Default::default();
+        for b in self.execute_now(&plan)? {
+            for v in array_to_values(b.column(0), KqlType::Dynamic)? {
+                if let Value::Dynamic(serde_json::Value::Object(m)) = v {
+                    for (k, x) in m {
+                        if ignored.contains(&k) {
+                            continue;
+                        }
+                        if !samples.contains_key(&k) {
+                            keys.push(k.clone());
+                        }
+                        samples.entry(k).or_default().push(x);
+                    }
+                }
+            }
+        }
+        keys.sort();
+        let source_col = match &first.value.kind {
+            ast::ExprKind::Name(id) => t.find(&id.name),
+            _ => None,
+        };
+        let mut proj: Vec<(Expr, Col)> = Vec::new();
+        for (i, c) in t.cols.iter().enumerate() {
+            if Some(i) == source_col {
+                continue;
+            }
+            proj.push((t.col_expr(i), c.clone()));
+        }
+        for k in &keys {
+            let name = format!("{prefix}{k}");
+            let vals: Vec<&serde_json::Value> = samples[k].iter().collect();
+            let ty = infer_type(&vals);
+            let get = self.value_call(
+                "bag_unpack",
+                ValueFnKind::Member,
+                vec![bag.clone(), super::expr::Bound::constant(Value::String(k.clone()), KqlType::String)],
+                KqlType::Dynamic,
+                false,
+            );
+            let typed = self.convert_bound(get, ty);
+            match proj.iter().position(|(_, c)| c.name == name) {
+                Some(p) => match conflict.as_str() {
+                    "replace_source" => proj[p] = (typed.expr, Col::new(name, ty)),
+                    "keep_source" => {}
+                    _ => {
+                        return Err(QueryError::semantic(
+                            format!("bag_unpack: the property '{k}' clashes with an existing column; use columnsConflict='replace_source' or 'keep_source', or a prefix"),
+                            plugin.span,
+                        ))
+                    }
+                },
+                None => proj.push((typed.expr, Col::new(name, ty))),
+            }
+        }
+        t.project(proj)
+    }
+}

@@ -1,0 +1,149 @@
+//! Post-processing of `array_agg` results into KQL values: `make_list`/`make_set` as
+//! dynamic arrays, `make_bag` as a merged bag, `percentile(s)` by nearest rank.
+
+use crate::types::{array_to_values, arrow_type, value_to_scalar, values_to_array};
+use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::Result;
+use datafusion::logical_expr::{
+    ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+};
+use kql_value::{compare_for_sort, KqlType, Value};
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ListFinish {
+    /// A dynamic array of the elements (nulls dropped unless `keep_nulls`), at most `limit`.
+    List { keep_nulls: bool, limit: Option<u64>, distinct: bool },
+    /// Property bags merged into one (first value of a key wins).
+    Bag { limit: Option<u64> },
+    /// Nearest-rank percentile(s) in percent (as bits of f64 for Eq/Hash).
+    Percentile { percent_bits: u64 },
+    /// Several percentiles as a dynamic array.
+    Percentiles { percent_bits: Vec<u64> },
+}
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct ListFunction {
+    finish: ListFinish,
+    elem: KqlType,
+    ret: KqlType,
+    signature: Signature,
+}
+
+impl ListFunction {
+    pub fn call(finish: ListFinish, elem: KqlType, ret: KqlType, arg: Expr) -> Expr {
+        ScalarUDF::new_from_impl(ListFunction {
+            finish,
+            elem,
+            ret,
+            signature: Signature::any(1, Volatility::Immutable),
+        })
+        .call(vec![arg])
+    }
+
+    fn finish(&self, items: Vec<Value>) -> Value {
+        match &self.finish {
+            ListFinish::List {
+                keep_nulls,
+                limit,
+                distinct,
+            } => {
+                let mut out: Vec<serde_json::Value> = Vec::new();
+                for v in items {
+                    if v.is_null() && !keep_nulls {
+                        continue;
+                    }
+                    let j = v.to_json();
+                    if *distinct && out.contains(&j) {
+                        continue;
+                    }
+                    out.push(j);
+                    if limit.is_some_and(|l| out.len() as u64 >= l) {
+                        break;
+                    }
+                }
+                Value::Dynamic(serde_json::Value::Array(out))
+            }
+            ListFinish::Bag { limit } => {
+                let mut bag = serde_json::Map::new();
+                for v in items {
+                    if let Value::Dynamic(serde_json::Value::Object(m)) = v {
+                        for (k, x) in m {
+                            if limit.is_some_and(|l| bag.len() as u64 >= l) {
+                                break;
+                            }
+                            bag.entry(k).or_insert(x);
+                        }
+                    }
+                }
+                Value::Dynamic(serde_json::Value::Object(bag))
+            }
+            ListFinish::Percentile { percent_bits } => {
+                nearest_rank(items, f64::from_bits(*percent_bits))
+            }
+            ListFinish::Percentiles { percent_bits } => {
+                let vals: Vec<serde_json::Value> = percent_bits
+                    .iter()
+                    .map(|p| nearest_rank(items.clone(), f64::from_bits(*p)).to_json())
+                    .collect();
+                Value::Dynamic(serde_json::Value::Array(vals))
+            }
+        }
+    }
+}
+
+/// The nearest-rank percentile: the smallest value with at least p% of values ≤ it.
+pub fn nearest_rank(mut items: Vec<Value>, p: f64) -> Value {
+    items.retain(|v| !v.is_null());
+    if items.is_empty() {
+        return Value::Null;
+    }
+    items.sort_by(compare_for_sort);
+    let n = items.len();
+    let rank = ((p / 100.0) * n as f64).ceil() as usize;
+    let idx = rank.clamp(1, n) - 1;
+    items.swap_remove(idx)
+}
+
+impl ScalarUDFImpl for ListFunction {
+    fn name(&self) -> &str {
+        "kql_list_finish"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(arrow_type(self.ret))
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let scalar = matches!(args.args[0], ColumnarValue::Scalar(_));
+        let arr = args.args[0].to_array(if scalar { 1 } else { args.number_rows })?;
+        let mut out = Vec::with_capacity(arr.len());
+        match arr.data_type() {
+            DataType::List(_) => {
+                let list = arr.as_list::<i32>();
+                for i in 0..list.len() {
+                    let items = if list.is_null(i) {
+                        vec![]
+                    } else {
+                        array_to_values(&list.value(i), self.elem)?
+                    };
+                    out.push(self.finish(items));
+                }
+            }
+            _ => {
+                for _ in 0..arr.len() {
+                    out.push(self.finish(vec![]));
+                }
+            }
+        }
+        if scalar {
+            Ok(ColumnarValue::Scalar(value_to_scalar(
+                out.first().unwrap_or(&Value::Null),
+                self.ret,
+            )))
+        } else {
+            Ok(ColumnarValue::Array(values_to_array(&out, self.ret)))
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! DataFusion UDFs that carry KQL semantics.
+
+pub mod list;
+pub mod mv_zip;
+pub mod regex_cache;
+pub mod value_fn;
