@@ -215,7 +215,8 @@ pub(crate) fn is_ident_char(c: char) -> bool {
 pub(crate) fn lex(src: &str) -> Vec<Token> {
     let mut lx = Lexer {
         src,
-        pos: 0,
+        // A byte-order mark from a pasted file is not part of the query.
+        pos: if src.starts_with('\u{feff}') { 3 } else { 0 },
         out: Vec::new(),
     };
     lx.run();
@@ -896,6 +897,7 @@ line```"#
             ]
         );
         assert_eq!(kinds("$left"), vec![Tok::Ident("$left".into()), Tok::Eof]);
+        assert_eq!(kinds("\u{feff}T"), vec![Tok::Ident("T".into()), Tok::Eof]);
     }
 
     #[test]

@@ -371,8 +371,13 @@ impl Planner<'_> {
             "row_number" => {
                 check_arity(name, args, 0, 2, span)?;
                 let start = bound.first().and_then(|b| b.value.as_ref()).and_then(|v| v.as_i64()).unwrap_or(1);
-                let e = row_number() + lit(start - 1);
-                (e, KqlType::Long)
+                if bound.len() > 1 {
+                    return Err(QueryError::semantic("row_number with a restart predicate is not supported yet", span));
+                }
+                let col_name = self.internal_name();
+                cx.windows.push((row_number(), Col::new(col_name.clone(), KqlType::Long)));
+                let e = Expr::Column(datafusion::common::Column::new_unqualified(col_name));
+                return Ok(Some(Bound::column(cast(e, arrow_type(KqlType::Long)) + lit(start - 1), KqlType::Long)));
             }
             "prev" | "next" => {
                 check_arity(name, args, 1, 3, span)?;

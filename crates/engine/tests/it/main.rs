@@ -1,1 +1,3 @@
+//! The engine's one integration-test binary.
 
+mod conformance;

@@ -795,6 +795,14 @@ impl<'a> Parser<'a> {
                     let msg = format!("expected {what}, found '='");
                     let span = self.span();
                     self.err_help(msg, span, "use '==' to compare values");
+                } else if self.starts_line() && !matches!(self.tok(), Tok::Error(_)) {
+                    let msg = format!("expected {what}, found {}", self.found());
+                    let span = self.span();
+                    self.err_help(
+                        msg,
+                        span,
+                        "did you forget a ';' at the end of the previous line?",
+                    );
                 } else {
                     let _ = self.unexpected(&what);
                 }
@@ -811,6 +819,14 @@ impl<'a> Parser<'a> {
         } else {
             None
         }
+    }
+
+    /// Whether a line break separates the current token from the previous one.
+    fn starts_line(&self) -> bool {
+        let start = self.span().start as usize;
+        self.src
+            .get(self.prev_end().min(start)..start)
+            .is_some_and(|gap| gap.contains('\n'))
     }
 
     /// How to name an expression in "expected '|' after ..." messages.

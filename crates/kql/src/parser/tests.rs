@@ -1237,6 +1237,12 @@ fn help_for_common_slips() {
     let d = errors("T | where a || b");
     assert_eq!(d.len(), 1);
     assert!(d[0].help.as_deref().unwrap().starts_with("use 'or'"));
+    let d = errors("let x = 1\nT");
+    assert_eq!(d[0].message, "expected '|' or ';' after '1', found 'T'");
+    assert_eq!(
+        d[0].help.as_deref(),
+        Some("did you forget a ';' at the end of the previous line?")
+    );
     let d = errors("T | where !a");
     assert_eq!(
         d[0].message,
