@@ -50,6 +50,12 @@ pub(crate) const AGGREGATES: &[&str] = &[
     "variance",
     "varianceif",
     "variancep",
+    "variancepif",
+    "stdevpif",
+    "covariance",
+    "covarianceif",
+    "covariancep",
+    "covariancepif",
     "percentile",
     "percentiles",
     "percentiles_array",
@@ -72,7 +78,7 @@ pub(crate) fn default_name(name: &str, args: &[ast::Arg]) -> String {
         None => format!("{prefix}_"),
     };
     match name {
-        "count" => "count_".into(),
+        "count" => with("count"),
         "countif" => "countif_".into(),
         "make_list" | "make_list_if" | "make_list_with_nulls" => with("list"),
         "make_set" | "make_set_if" => with("set"),
@@ -247,13 +253,24 @@ impl Planner<'_> {
                 }
                 (e, None, b[0].ty)
             }
-            "stdev" | "stdevif" | "stdevp" | "variance" | "varianceif" | "variancep" => {
+            "covariance" | "covarianceif" | "covariancep" | "covariancepif" => {
+                let is_if = n.ends_with("if");
+                need(if is_if { 3 } else { 2 })?;
+                let x = cast(b[0].expr.clone(), arrow_type(KqlType::Real));
+                let y = cast(b[1].expr.clone(), arrow_type(KqlType::Real));
+                let mut e = if n.starts_with("covariancep") { agg::covar_pop(x, y) } else { agg::covar_samp(x, y) };
+                if is_if {
+                    e = e.filter(pred(2, &b)).build()?;
+                }
+                (e, None, KqlType::Real)
+            }
+            "stdev" | "stdevif" | "stdevp" | "stdevpif" | "variance" | "varianceif" | "variancep" | "variancepif" => {
                 let is_if = n.ends_with("if");
                 need(if is_if { 2 } else { 1 })?;
                 let x = cast(b[0].expr.clone(), arrow_type(KqlType::Real));
                 let mut e = match n {
                     "stdev" | "stdevif" => agg::stddev(x),
-                    "stdevp" => agg::stddev_pop(x),
+                    "stdevp" | "stdevpif" => agg::stddev_pop(x),
                     "variance" | "varianceif" => agg::var_sample(x),
                     _ => agg::var_pop(x),
                 };

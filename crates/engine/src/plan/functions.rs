@@ -28,6 +28,18 @@ fn conversion_target(name: &str) -> Option<KqlType> {
     })
 }
 
+/// `typeof(long)` as a function argument: the type it names.
+fn typeof_arg(e: &ast::Expr) -> Option<KqlType> {
+    if let ast::ExprKind::Call { name, args } = &e.kind {
+        if name.name == "typeof" && args.len() == 1 {
+            if let ast::ExprKind::Name(id) = &args[0].value.kind {
+                return KqlType::parse(&id.name);
+            }
+        }
+    }
+    None
+}
+
 fn check_arity(name: &ast::Ident, args: &[ast::Arg], min: usize, max: usize, span: Span) -> QResult<()> {
     if args.len() < min || args.len() > max {
         let expected = if min == max {
@@ -179,6 +191,9 @@ impl Planner<'_> {
             }
             "toscalar" => {
                 check_arity(name, args, 1, 1, span)?;
+                if !self.is_tabular(&args[0].value, cx.env) {
+                    return self.bind_scalar(&args[0].value, cx);
+                }
                 let t = self.plan_tabular(&args[0].value, cx.env)?;
                 let Some(first) = t.cols.first().cloned() else {
                     return Ok(Bound::constant(Value::Null, KqlType::Dynamic));
@@ -247,10 +262,20 @@ impl Planner<'_> {
         };
         check_arity(name, args, f.min_args, f.max_args, span)?;
         let mut bound = Vec::with_capacity(args.len());
+        let mut typed_result: Option<KqlType> = None;
         for a in args {
+            if let Some(t) = typeof_arg(&a.value) {
+                typed_result = Some(t);
+                bound.push(Bound::constant(Value::String(t.name().to_string()), KqlType::String));
+                continue;
+            }
             bound.push(self.bind_scalar(&a.value, cx)?);
         }
-        Ok(self.registry_call_checked(f, bound, span)?)
+        let b = self.registry_call_checked(f, bound, span)?;
+        Ok(match typed_result {
+            Some(t) => self.convert_bound(b, t),
+            None => b,
+        })
     }
 
     /// Calls a registry function by name on bound arguments (for internal use).
@@ -404,9 +429,14 @@ impl Planner<'_> {
                     WindowFrameBound::Preceding(datafusion::common::ScalarValue::UInt64(None)),
                     WindowFrameBound::CurrentRow,
                 );
-                let e = datafusion::functions_aggregate::expr_fn::sum(cast(bound[0].expr.clone(), arrow_type(ty)))
-                    .window_frame(frame)
-                    .build()?;
+                let e = Expr::from(datafusion::logical_expr::expr::WindowFunction::new(
+                    datafusion::logical_expr::expr::WindowFunctionDefinition::AggregateUDF(
+                        datafusion::functions_aggregate::sum::sum_udaf(),
+                    ),
+                    vec![cast(bound[0].expr.clone(), arrow_type(ty))],
+                ))
+                .window_frame(frame)
+                .build()?;
                 (e, ty)
             }
         };

@@ -360,7 +360,7 @@ impl Planner<'_> {
         }
     }
 
-    fn resolve_table(&self, id: &ast::Ident, env: &Env) -> QResult<Tabular> {
+    pub(crate) fn resolve_table(&self, id: &ast::Ident, env: &Env) -> QResult<Tabular> {
         match env.get(&id.name) {
             Some(Binding::Tabular(t)) => return Ok(t.clone()),
             Some(Binding::Function(f, fenv)) if f.params.is_empty() => {

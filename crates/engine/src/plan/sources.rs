@@ -184,6 +184,18 @@ impl Planner<'_> {
             // Wildcard table names: `union Email*`.
             if let ast::ExprKind::Name(id) = &leg.kind {
                 if id.name.contains('*') {
+                    let mut let_names: Vec<String> = env
+                        .names()
+                        .filter(|n| super::operators::glob_match(&id.name, n))
+                        .map(String::from)
+                        .collect();
+                    let_names.sort();
+                    for name in let_names {
+                        let ident = ast::Ident { name: name.clone(), span: id.span };
+                        if self.is_tabular(&ast::Expr { kind: ast::ExprKind::Name(ident.clone()), span: id.span }, env) {
+                            tabs.push((name, self.resolve_table(&ident, env)?));
+                        }
+                    }
                     for name in self.tables.table_names() {
                         if super::operators::glob_match(&id.name, &name) {
                             if let Some(t) = self.tables.table(&name) {
@@ -231,6 +243,17 @@ impl Planner<'_> {
                     out_cols.push((n.clone(), format!("{n}_{}", t.name()), *t));
                 }
             }
+        }
+        // Names made by type suffixes may collide with real columns: number them.
+        let mut seen: Vec<String> = Vec::new();
+        for i in 0..out_cols.len() {
+            let plain = names.contains(&out_cols[i].1) && out_cols[i].0 == out_cols[i].1;
+            if !plain && names.contains(&out_cols[i].1) {
+                out_cols[i].1 = super::summarize::unique_name(out_cols[i].1.clone(), &names);
+            }
+            let n = super::summarize::unique_name(out_cols[i].1.clone(), &seen);
+            seen.push(n.clone());
+            out_cols[i].1 = n;
         }
         if inner_kind {
             out_cols.retain(|(src, _, ty)| tabs.iter().all(|(_, t)| t.cols.iter().any(|c| &c.name == src && c.ty == *ty)));

@@ -24,6 +24,17 @@ pub(crate) fn key_name(e: &ast::Expr) -> Option<String> {
     }
 }
 
+/// `name`, or `name1`, `name2`... if it is taken (Kusto's rule for repeated names).
+pub(crate) fn unique_name(name: String, taken: &[String]) -> String {
+    if !taken.contains(&name) {
+        return name;
+    }
+    (1..)
+        .map(|i| format!("{name}{i}"))
+        .find(|n| !taken.contains(n))
+        .unwrap_or(name)
+}
+
 /// A fresh `Column{n}` name not yet in `taken`.
 pub(crate) fn column_n(taken: &[String]) -> String {
     (1..)
@@ -80,6 +91,7 @@ impl Planner<'_> {
                     a.expr.span,
                 ));
             }
+            let name = unique_name(name, &taken);
             taken.push(name.clone());
             finals.push((b.expr, Col::new(name, b.ty)));
         }
@@ -151,8 +163,6 @@ impl Planner<'_> {
                 if is_max { agg::max(e) } else { agg::min(e) }
             } else {
                 agg::first_value(e, vec![order.clone()])
-                    .filter(target.expr.clone().is_not_null())
-                    .build()?
             };
             items.push(AggItem { expr: ae, name: internal.clone() });
             taken.push(final_name.clone());
