@@ -95,6 +95,10 @@ pub(crate) fn default_name(name: &str, args: &[ast::Arg]) -> String {
                 .unwrap_or_default();
             format!("{}_{p}", with("percentile"))
         }
+        "covariance" | "covarianceif" | "covariancep" | "covariancepif" => {
+            let b = args.get(1).and_then(|a| simple_name(&a.value)).unwrap_or_default();
+            format!("{}_{b}", with(name))
+        }
         other => with(other),
     }
 }

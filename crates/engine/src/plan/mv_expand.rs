@@ -31,7 +31,7 @@ impl Planner<'_> {
                         _ => self.const_value(&o.value, env, "mv-expand")?.to_kql_string(),
                     })
                 }
-                "bagexpansion" => {
+                "bagexpansion" | "kind" => {
                     bag_as_array = matches!(&o.value.kind, ExprKind::Name(id) if id.name == "array")
                 }
                 "limit" => limit = self.const_value(&o.value, env, "mv-expand")?.as_i64().map(|v| v.max(0) as u64),

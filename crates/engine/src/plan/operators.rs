@@ -195,10 +195,7 @@ impl Planner<'_> {
                 "The make-series operator is not supported yet",
                 op.keyword_span,
             )),
-            OperatorKind::MvApply { .. } => Err(QueryError::semantic(
-                "The mv-apply operator is not supported yet",
-                op.keyword_span,
-            )),
+            OperatorKind::MvApply { items, on } => self.plan_mv_apply(t, op, items, on, env),
             OperatorKind::TopNested(_) => Err(QueryError::semantic(
                 "The top-nested operator is not supported yet",
                 op.keyword_span,
@@ -253,7 +250,7 @@ impl Planner<'_> {
     }
 
     /// Adds a window node computing `windows` (if any) below a projection.
-    fn with_windows(&self, t: &Tabular, windows: Vec<(Expr, Col)>) -> QResult<Tabular> {
+    pub(crate) fn with_windows(&self, t: &Tabular, windows: Vec<(Expr, Col)>) -> QResult<Tabular> {
         if windows.is_empty() {
             return Ok(t.clone());
         }

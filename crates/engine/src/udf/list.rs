@@ -49,6 +49,18 @@ impl ListFunction {
                 distinct,
             } => {
                 let mut out: Vec<serde_json::Value> = Vec::new();
+                // make_set of arrays is the set of their elements.
+                let items: Vec<Value> = if *distinct {
+                    items
+                        .into_iter()
+                        .flat_map(|v| match v {
+                            Value::Dynamic(serde_json::Value::Array(a)) => a.into_iter().map(Value::Dynamic).collect(),
+                            other => vec![other],
+                        })
+                        .collect()
+                } else {
+                    items
+                };
                 for v in items {
                     if v.is_null() && !keep_nulls {
                         continue;
