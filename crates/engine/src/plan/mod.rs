@@ -9,6 +9,7 @@ mod aggregates;
 mod expr;
 mod functions;
 mod join;
+mod make_series;
 mod mv_apply;
 mod mv_expand;
 mod operators;

@@ -191,10 +191,9 @@ impl Planner<'_> {
             OperatorKind::MvExpand(items) => self.plan_mv_expand(t, op, items, env),
             OperatorKind::Parse { source, pattern, filter } => self.plan_parse(t, op, source, pattern, *filter, env),
             OperatorKind::Evaluate { plugin, args } => self.plan_evaluate(Some(t), plugin, args, env),
-            OperatorKind::MakeSeries { .. } => Err(QueryError::semantic(
-                "The make-series operator is not supported yet",
-                op.keyword_span,
-            )),
+            OperatorKind::MakeSeries { aggregates, on, from, to, step, by } => {
+                self.plan_make_series(t, op, aggregates, on, from.as_ref(), to.as_ref(), step, by, env)
+            }
             OperatorKind::MvApply { items, on } => self.plan_mv_apply(t, op, items, on, env),
             OperatorKind::TopNested(_) => Err(QueryError::semantic(
                 "The top-nested operator is not supported yet",

@@ -20,6 +20,9 @@ pub enum ListFinish {
     Percentile { percent_bits: u64 },
     /// Several percentiles as a dynamic array.
     Percentiles { percent_bits: Vec<u64> },
+    /// `make-series`: items are `[bin, value]` pairs; the result is a dense array of
+    /// `count` values with `default` (JSON text) where a bin has no value.
+    Series { count: usize, default: String },
 }
 
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -92,6 +95,20 @@ impl ListFunction {
             }
             ListFinish::Percentile { percent_bits } => {
                 nearest_rank(items, f64::from_bits(*percent_bits))
+            }
+            ListFinish::Series { count, default } => {
+                let default: serde_json::Value = serde_json::from_str(default).unwrap_or(serde_json::Value::Null);
+                let mut out = vec![default; *count];
+                for v in items {
+                    if let Value::Dynamic(serde_json::Value::Array(pair)) = v {
+                        if let (Some(i), Some(x)) = (pair.first().and_then(|i| i.as_i64()), pair.get(1)) {
+                            if i >= 0 && (i as usize) < *count && !x.is_null() {
+                                out[i as usize] = x.clone();
+                            }
+                        }
+                    }
+                }
+                Value::Dynamic(serde_json::Value::Array(out))
             }
             ListFinish::Percentiles { percent_bits } => {
                 let vals: Vec<serde_json::Value> = percent_bits
