@@ -1,1 +1,3 @@
+//! End-to-end tests of the `clickhunt` binary.
 
+mod query;

@@ -287,6 +287,18 @@ impl Planner<'_> {
             if let Some(i) = t.find(&id.name) {
                 return Ok(Bound::column(t.col_expr(i), t.cols[i].ty));
             }
+            // Sentinel's flavour of the Defender tables calls the event time
+            // TimeGenerated: queries written for either run unchanged.
+            let alias = match id.name.as_str() {
+                "TimeGenerated" => Some("Timestamp"),
+                "Timestamp" => Some("TimeGenerated"),
+                _ => None,
+            };
+            if let Some(i) = alias.and_then(|a| t.find(a)) {
+                if cx.env.get(&id.name).is_none() {
+                    return Ok(Bound::column(t.col_expr(i), t.cols[i].ty));
+                }
+            }
         }
         match cx.env.get(&id.name) {
             Some(Binding::Scalar(b)) => return Ok(b.clone()),

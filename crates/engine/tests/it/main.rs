@@ -1,3 +1,4 @@
 //! The engine's one integration-test binary.
 
 mod conformance;
+mod robustness;
