@@ -156,10 +156,8 @@ impl Planner<'_> {
         let pred = |i: usize, b: &[Bound]| -> Expr { b[i].expr.clone() };
         let (agg_expr, finish, ty): (Expr, Option<Box<dyn FnOnce(Expr) -> Expr>>, KqlType) = match n {
             "count" => {
-                let e = match b.first() {
-                    Some(x) => agg::count(x.expr.clone()),
-                    None => agg::count(lit(1i64)),
-                };
+                // Kusto counts rows whatever the argument (nulls included).
+                let e = agg::count(lit(1i64));
                 (e, None, KqlType::Long)
             }
             "countif" => {

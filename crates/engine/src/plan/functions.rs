@@ -22,7 +22,6 @@ fn conversion_target(name: &str) -> Option<KqlType> {
         "tobool" | "toboolean" => KqlType::Bool,
         "todatetime" => KqlType::DateTime,
         "totimespan" | "totime" => KqlType::TimeSpan,
-        "toguid" => KqlType::Guid,
         "todynamic" | "parse_json" | "toobject" => KqlType::Dynamic,
         _ => return None,
     })
