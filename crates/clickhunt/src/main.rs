@@ -57,7 +57,8 @@ fn main() -> ExitCode {
 
 fn read_query(args: &QueryArgs) -> Result<String> {
     match (&args.file, args.query.as_deref()) {
-        (Some(f), None) => std::fs::read_to_string(f).with_context(|| format!("cannot read query file {}", f.display())),
+        (Some(f), None) => std::fs::read_to_string(f)
+            .with_context(|| format!("cannot read query file {}", f.display())),
         (None, Some("-")) => {
             let mut s = String::new();
             std::io::stdin().read_to_string(&mut s)?;
@@ -65,17 +66,27 @@ fn read_query(args: &QueryArgs) -> Result<String> {
         }
         (None, Some(q)) => Ok(q.to_string()),
         (Some(_), Some(_)) => bail!("give the query as an argument or with --file, not both"),
-        (None, None) => bail!("no query: give it as an argument, with --file, or '-' for standard input"),
+        (None, None) => {
+            bail!("no query: give it as an argument, with --file, or '-' for standard input")
+        }
     }
 }
 
 fn load_tables(engine: &Engine, args: &QueryArgs) -> Result<()> {
     if let Some(dir) = &args.data {
-        let entries = std::fs::read_dir(dir).with_context(|| format!("cannot read data directory {}", dir.display()))?;
+        let entries = std::fs::read_dir(dir)
+            .with_context(|| format!("cannot read data directory {}", dir.display()))?;
         for e in entries {
             let path = e?.path();
-            let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else { continue };
-            if path.is_file() && matches!(path.extension().and_then(|e| e.to_str()), Some("jsonl" | "csv" | "parquet")) {
+            let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
+                continue;
+            };
+            if path.is_file()
+                && matches!(
+                    path.extension().and_then(|e| e.to_str()),
+                    Some("jsonl" | "csv" | "parquet")
+                )
+            {
                 tables::load_table(engine, stem, &path)?;
             }
         }
@@ -102,7 +113,10 @@ fn run_query(args: QueryArgs) -> ExitCode {
         eprintln!("error: {e:#}");
         return ExitCode::from(2);
     }
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: {e}");
@@ -148,11 +162,19 @@ fn print_result(result: &engine::QueryResult, format: Format) -> Result<()> {
             t.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
             t.set_header(result.columns.iter().map(|c| c.name.clone()));
             for row in engine::format::result_rows(result)? {
-                t.add_row(row.iter().zip(&result.columns).map(|(v, c)| engine::format::value_text(v, c.ty)));
+                t.add_row(
+                    row.iter()
+                        .zip(&result.columns)
+                        .map(|(v, c)| engine::format::value_text(v, c.ty)),
+                );
             }
             println!("{t}");
             let n = result.num_rows();
-            eprintln!("{n} row{}{}", if n == 1 { "" } else { "s" }, if result.truncated { " (truncated)" } else { "" });
+            eprintln!(
+                "{n} row{}{}",
+                if n == 1 { "" } else { "s" },
+                if result.truncated { " (truncated)" } else { "" }
+            );
         }
     }
     Ok(())

@@ -125,7 +125,8 @@ fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<Vec<Value>>)> {
 }
 
 fn read_jsonl(path: &Path) -> Result<(Vec<String>, Vec<Vec<Value>>)> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut names: Vec<String> = Vec::new();
     let mut objs = Vec::new();
     for (i, line) in text.lines().enumerate() {
@@ -158,7 +159,8 @@ fn read_jsonl(path: &Path) -> Result<(Vec<String>, Vec<Vec<Value>>)> {
 
 fn load_parquet(engine: &Engine, name: &str, path: &Path) -> Result<()> {
     use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-    let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let reader = ParquetRecordBatchReaderBuilder::try_new(file)?.build()?;
     let mut batches = Vec::new();
     for b in reader {
@@ -185,10 +187,23 @@ fn load_parquet(engine: &Engine, name: &str, path: &Path) -> Result<()> {
             .iter()
             .map(|c| match b.schema().index_of(&c.name) {
                 Ok(i) => b.column(i).clone(),
-                Err(_) => datafusion::arrow::array::new_null_array(&engine::types::arrow_type(c.ty), b.num_rows()),
+                Err(_) => datafusion::arrow::array::new_null_array(
+                    &engine::types::arrow_type(c.ty),
+                    b.num_rows(),
+                ),
             })
             .collect::<Vec<_>>();
-        let fields: Vec<_> = cols.iter().zip(&arrays).map(|(c, a)| datafusion::arrow::datatypes::Field::new(c.name.clone(), a.data_type().clone(), true)).collect();
+        let fields: Vec<_> = cols
+            .iter()
+            .zip(&arrays)
+            .map(|(c, a)| {
+                datafusion::arrow::datatypes::Field::new(
+                    c.name.clone(),
+                    a.data_type().clone(),
+                    true,
+                )
+            })
+            .collect();
         out.push(datafusion::arrow::record_batch::RecordBatch::try_new(
             std::sync::Arc::new(datafusion::arrow::datatypes::Schema::new(fields)),
             arrays,

@@ -16,7 +16,9 @@ pub fn value_to_json(v: &Value, ty: KqlType) -> Json {
         (Value::Null, _) => Json::Null,
         (Value::Real(f), _) | (Value::Decimal(f), KqlType::Real) => {
             if f.is_finite() {
-                serde_json::Number::from_f64(*f).map(Json::Number).unwrap_or(Json::Null)
+                serde_json::Number::from_f64(*f)
+                    .map(Json::Number)
+                    .unwrap_or(Json::Null)
             } else {
                 Json::String(format_real(*f))
             }

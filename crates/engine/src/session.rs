@@ -53,7 +53,11 @@ impl Engine {
     /// An engine with the built-in Defender tables registered empty.
     pub fn new() -> Engine {
         let config = SessionConfig::new()
-            .with_target_partitions(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2))
+            .with_target_partitions(
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(2),
+            )
             .with_information_schema(false);
         let engine = Engine {
             ctx: SessionContext::new_with_config(config),
@@ -69,7 +73,9 @@ impl Engine {
     /// The Arrow schema clickhunt uses for these columns.
     pub fn arrow_schema(cols: &[Col]) -> SchemaRef {
         Arc::new(Schema::new(
-            cols.iter().map(|c| kql_field(&c.name, c.ty)).collect::<Vec<_>>(),
+            cols.iter()
+                .map(|c| kql_field(&c.name, c.ty))
+                .collect::<Vec<_>>(),
         ))
     }
 
@@ -80,7 +86,12 @@ impl Engine {
     }
 
     /// Registers (or replaces) an in-memory table; batches are cast to the columns' types.
-    pub fn register_batches(&self, name: &str, cols: Vec<Col>, batches: Vec<RecordBatch>) -> QResult<()> {
+    pub fn register_batches(
+        &self,
+        name: &str,
+        cols: Vec<Col>,
+        batches: Vec<RecordBatch>,
+    ) -> QResult<()> {
         let schema = Engine::arrow_schema(&cols);
         let batches = batches
             .into_iter()
@@ -115,11 +126,18 @@ impl Engine {
         let limit = if planned.options.no_truncation {
             None
         } else {
-            Some(planned.options.truncation_max_records.unwrap_or(DEFAULT_TRUNCATION_MAX_RECORDS))
+            Some(
+                planned
+                    .options
+                    .truncation_max_records
+                    .unwrap_or(DEFAULT_TRUNCATION_MAX_RECORDS),
+            )
         };
         let mut plan = planned.result.plan.clone();
         if let Some(l) = limit {
-            plan = LogicalPlanBuilder::from(plan).limit(0, Some(l as usize + 1))?.build()?;
+            plan = LogicalPlanBuilder::from(plan)
+                .limit(0, Some(l as usize + 1))?
+                .build()?;
         }
         let df = self.ctx.execute_logical_plan(plan).await?;
         let mut batches = df.collect().await?;
@@ -152,7 +170,9 @@ impl Engine {
     /// The options a query sets (for callers that apply limits themselves).
     pub fn request_options(&self, text: &str) -> RequestOptions {
         let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0);
-        self.plan_at(text, now).map(|p| p.options).unwrap_or_default()
+        self.plan_at(text, now)
+            .map(|p| p.options)
+            .unwrap_or_default()
     }
 }
 

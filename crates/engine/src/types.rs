@@ -3,9 +3,8 @@
 
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, BooleanBuilder, DurationNanosecondArray,
-    Float64Array, Float64Builder, Int32Array, Int32Builder, Int64Array, Int64Builder,
-    StringBuilder, TimestampNanosecondArray, TimestampNanosecondBuilder,
-    DurationNanosecondBuilder,
+    DurationNanosecondBuilder, Float64Array, Float64Builder, Int32Array, Int32Builder, Int64Array,
+    Int64Builder, StringBuilder, TimestampNanosecondArray, TimestampNanosecondBuilder,
 };
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, TimeUnit};
@@ -41,7 +40,11 @@ pub fn kql_field(name: &str, ty: KqlType) -> Field {
 /// The KQL type of an Arrow field: its metadata if present, else inferred from the
 /// Arrow type (for Parquet files and tables not created by clickhunt).
 pub fn kql_type_of_field(field: &Field) -> KqlType {
-    if let Some(t) = field.metadata().get(KQL_TYPE_KEY).and_then(|t| KqlType::parse(t)) {
+    if let Some(t) = field
+        .metadata()
+        .get(KQL_TYPE_KEY)
+        .and_then(|t| KqlType::parse(t))
+    {
         return t;
     }
     kql_type_of_arrow(field.data_type())
@@ -127,21 +130,33 @@ pub fn array_to_values(array: &ArrayRef, ty: KqlType) -> Result<Vec<Value>> {
             let a = cast(array, &DataType::Boolean)?;
             let a = a.as_boolean();
             for i in 0..n {
-                out.push(if a.is_null(i) { Value::Null } else { Value::Bool(a.value(i)) });
+                out.push(if a.is_null(i) {
+                    Value::Null
+                } else {
+                    Value::Bool(a.value(i))
+                });
             }
         }
         KqlType::Int => {
             let a = cast(array, &DataType::Int32)?;
             let a = a.as_primitive::<datafusion::arrow::datatypes::Int32Type>();
             for i in 0..n {
-                out.push(if a.is_null(i) { Value::Null } else { Value::Int(a.value(i)) });
+                out.push(if a.is_null(i) {
+                    Value::Null
+                } else {
+                    Value::Int(a.value(i))
+                });
             }
         }
         KqlType::Long => {
             let a = cast(array, &DataType::Int64)?;
             let a = a.as_primitive::<datafusion::arrow::datatypes::Int64Type>();
             for i in 0..n {
-                out.push(if a.is_null(i) { Value::Null } else { Value::Long(a.value(i)) });
+                out.push(if a.is_null(i) {
+                    Value::Null
+                } else {
+                    Value::Long(a.value(i))
+                });
             }
         }
         KqlType::Real | KqlType::Decimal => {
@@ -161,7 +176,11 @@ pub fn array_to_values(array: &ArrayRef, ty: KqlType) -> Result<Vec<Value>> {
             let a = cast(array, &DataType::Timestamp(TimeUnit::Nanosecond, None))?;
             let a = a.as_primitive::<datafusion::arrow::datatypes::TimestampNanosecondType>();
             for i in 0..n {
-                out.push(if a.is_null(i) { Value::Null } else { Value::DateTime(a.value(i)) });
+                out.push(if a.is_null(i) {
+                    Value::Null
+                } else {
+                    Value::DateTime(a.value(i))
+                });
             }
         }
         KqlType::TimeSpan => {
@@ -172,12 +191,20 @@ pub fn array_to_values(array: &ArrayRef, ty: KqlType) -> Result<Vec<Value>> {
             };
             if let Some(d) = a.as_any().downcast_ref::<DurationNanosecondArray>() {
                 for i in 0..n {
-                    out.push(if d.is_null(i) { Value::Null } else { Value::TimeSpan(d.value(i)) });
+                    out.push(if d.is_null(i) {
+                        Value::Null
+                    } else {
+                        Value::TimeSpan(d.value(i))
+                    });
                 }
             } else {
                 let d = a.as_primitive::<datafusion::arrow::datatypes::Int64Type>();
                 for i in 0..n {
-                    out.push(if d.is_null(i) { Value::Null } else { Value::TimeSpan(d.value(i)) });
+                    out.push(if d.is_null(i) {
+                        Value::Null
+                    } else {
+                        Value::TimeSpan(d.value(i))
+                    });
                 }
             }
         }
@@ -335,9 +362,15 @@ mod tests {
     fn values_round_trip_through_arrow() {
         for (ty, vals) in [
             (KqlType::Long, vec![Value::Long(1), Value::Null]),
-            (KqlType::DateTime, vec![Value::DateTime(1_700_000_000_123_456_700), Value::Null]),
+            (
+                KqlType::DateTime,
+                vec![Value::DateTime(1_700_000_000_123_456_700), Value::Null],
+            ),
             (KqlType::TimeSpan, vec![Value::TimeSpan(-5_000)]),
-            (KqlType::Dynamic, vec![Value::Dynamic(serde_json::json!({"a": [1, 2.5]}))]),
+            (
+                KqlType::Dynamic,
+                vec![Value::Dynamic(serde_json::json!({"a": [1, 2.5]}))],
+            ),
             (KqlType::String, vec![Value::string("x"), Value::string("")]),
         ] {
             let a = values_to_array(&vals, ty);

@@ -27,20 +27,24 @@ pub fn convert(v: &Value, ty: KqlType) -> Value {
             .unwrap_or(Value::Null),
         KqlType::DateTime => match v {
             Value::DateTime(d) => Value::DateTime(*d),
-            Value::String(s) => parse_datetime(s).map(Value::DateTime).unwrap_or(Value::Null),
-            Value::Dynamic(Json::String(s)) => {
-                parse_datetime(s).map(Value::DateTime).unwrap_or(Value::Null)
-            }
+            Value::String(s) => parse_datetime(s)
+                .map(Value::DateTime)
+                .unwrap_or(Value::Null),
+            Value::Dynamic(Json::String(s)) => parse_datetime(s)
+                .map(Value::DateTime)
+                .unwrap_or(Value::Null),
             // Kusto reads a number as ticks since 0001-01-01? No: todatetime(long) is
             // not defined in the docs; treat numbers as invalid.
             _ => Value::Null,
         },
         KqlType::TimeSpan => match v {
             Value::TimeSpan(t) => Value::TimeSpan(*t),
-            Value::String(s) => parse_timespan(s).map(Value::TimeSpan).unwrap_or(Value::Null),
-            Value::Dynamic(Json::String(s)) => {
-                parse_timespan(s).map(Value::TimeSpan).unwrap_or(Value::Null)
-            }
+            Value::String(s) => parse_timespan(s)
+                .map(Value::TimeSpan)
+                .unwrap_or(Value::Null),
+            Value::Dynamic(Json::String(s)) => parse_timespan(s)
+                .map(Value::TimeSpan)
+                .unwrap_or(Value::Null),
             // A number converts as ticks.
             Value::Int(_) | Value::Long(_) | Value::Dynamic(Json::Number(_)) => v
                 .as_i64()
@@ -167,12 +171,18 @@ mod tests {
     #[test]
     fn bad_input_is_null() {
         assert_eq!(convert(&Value::string("abc"), KqlType::Long), Value::Null);
-        assert_eq!(convert(&Value::string("12"), KqlType::Long), Value::Long(12));
+        assert_eq!(
+            convert(&Value::string("12"), KqlType::Long),
+            Value::Long(12)
+        );
         assert_eq!(convert(&Value::string("1.7"), KqlType::Int), Value::Int(1));
         assert_eq!(convert(&Value::Real(2.9), KqlType::Long), Value::Long(2));
         assert_eq!(convert(&Value::string("x"), KqlType::DateTime), Value::Null);
         assert_eq!(convert(&Value::Null, KqlType::String), Value::string(""));
-        assert_eq!(convert(&Value::string("true"), KqlType::Bool), Value::Bool(true));
+        assert_eq!(
+            convert(&Value::string("true"), KqlType::Bool),
+            Value::Bool(true)
+        );
     }
 
     #[test]

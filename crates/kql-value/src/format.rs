@@ -70,10 +70,18 @@ pub fn format_real(v: f64) -> String {
         return "NaN".into();
     }
     if v.is_infinite() {
-        return if v > 0.0 { "Infinity".into() } else { "-Infinity".into() };
+        return if v > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        };
     }
     if v == 0.0 {
-        return if v.is_sign_negative() { "-0".into() } else { "0".into() };
+        return if v.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
     let abs = v.abs();
     if (1e-5..1e15).contains(&abs) {
@@ -210,7 +218,10 @@ fn split_zone(rest: &str) -> Option<(&str, i32)> {
     if let Some(c) = rest.strip_suffix('Z').or_else(|| rest.strip_suffix('z')) {
         return Some((c.trim(), 0));
     }
-    if let Some(c) = rest.strip_suffix("UTC").or_else(|| rest.strip_suffix("GMT")) {
+    if let Some(c) = rest
+        .strip_suffix("UTC")
+        .or_else(|| rest.strip_suffix("GMT"))
+    {
         return Some((c.trim(), 0));
     }
     // +hh:mm / -hh:mm after the seconds.
@@ -345,7 +356,10 @@ mod tests {
             format_timespan(parse_timespan("04:32:02.4").unwrap()),
             "04:32:02.4000000"
         );
-        assert_eq!(parse_timespan("1.02:03:04"), Some(NANOS_PER_DAY + 7384 * NANOS_PER_SEC));
+        assert_eq!(
+            parse_timespan("1.02:03:04"),
+            Some(NANOS_PER_DAY + 7384 * NANOS_PER_SEC)
+        );
         assert_eq!(parse_timespan("1tick"), Some(100));
         assert_eq!(parse_timespan("1.5h"), Some(5400 * NANOS_PER_SEC));
         assert_eq!(parse_timespan("2"), Some(2 * NANOS_PER_DAY));

@@ -81,14 +81,18 @@ pub fn arith(op: Arith, l: &Value, r: &Value) -> Value {
     use Value::*;
     match (l, r) {
         (Dynamic(a), b) => {
-            let Some(av) = json_scalar(a) else { return Null };
+            let Some(av) = json_scalar(a) else {
+                return Null;
+            };
             return match arith(op, &av, b) {
                 Null => Null,
                 v => Dynamic(v.to_json()),
             };
         }
         (a, Dynamic(b)) => {
-            let Some(bv) = json_scalar(b) else { return Null };
+            let Some(bv) = json_scalar(b) else {
+                return Null;
+            };
             return match arith(op, a, &bv) {
                 Null => Null,
                 v => Dynamic(v.to_json()),
@@ -147,21 +151,27 @@ pub fn arith(op: Arith, l: &Value, r: &Value) -> Value {
     };
     match arith_type(op, lt, rt) {
         Ok(KqlType::Int) => {
-            let (Some(a), Some(b)) = (l.as_i64(), r.as_i64()) else { return Null };
-            int_arith(op, a, b)
-                .map(|v| Int(v as i32))
-                .unwrap_or(Null)
+            let (Some(a), Some(b)) = (l.as_i64(), r.as_i64()) else {
+                return Null;
+            };
+            int_arith(op, a, b).map(|v| Int(v as i32)).unwrap_or(Null)
         }
         Ok(KqlType::Long) => {
-            let (Some(a), Some(b)) = (l.as_i64(), r.as_i64()) else { return Null };
+            let (Some(a), Some(b)) = (l.as_i64(), r.as_i64()) else {
+                return Null;
+            };
             int_arith(op, a, b).map(Long).unwrap_or(Null)
         }
         Ok(KqlType::Real) => {
-            let (Some(a), Some(b)) = (l.as_f64(), r.as_f64()) else { return Null };
+            let (Some(a), Some(b)) = (l.as_f64(), r.as_f64()) else {
+                return Null;
+            };
             Real(real_arith(op, a, b))
         }
         Ok(KqlType::Decimal) => {
-            let (Some(a), Some(b)) = (l.as_f64(), r.as_f64()) else { return Null };
+            let (Some(a), Some(b)) = (l.as_f64(), r.as_f64()) else {
+                return Null;
+            };
             let v = real_arith(op, a, b);
             if v.is_finite() {
                 Decimal(v)
@@ -286,9 +296,10 @@ pub fn order(l: &Value, r: &Value) -> Option<Ordering> {
             }
         }
         (a, Dynamic(b)) => order(&Dynamic(b.clone()), a).map(Ordering::reverse),
-        (String(a), String(b)) | (Guid(a), Guid(b)) | (Guid(a), String(b)) | (String(a), Guid(b)) => {
-            Some(a.cmp(b))
-        }
+        (String(a), String(b))
+        | (Guid(a), Guid(b))
+        | (Guid(a), String(b))
+        | (String(a), Guid(b)) => Some(a.cmp(b)),
         (Bool(a), String(b)) | (String(b), Bool(a)) => {
             let bv = match b.as_str() {
                 "1" | "true" | "True" => true,
@@ -425,7 +436,10 @@ impl StrMatcher {
                 let check_end = self.trail_term && self.kind != StrKind::HasPrefix;
                 self.finder.find_iter(hay.as_bytes()).any(|pos| {
                     let before_ok = !check_start
-                        || hay[..pos].chars().next_back().is_none_or(|c| !is_term_char(c));
+                        || hay[..pos]
+                            .chars()
+                            .next_back()
+                            .is_none_or(|c| !is_term_char(c));
                     let after_ok = !check_end
                         || hay[pos + n.len()..]
                             .chars()
@@ -449,21 +463,51 @@ mod tests {
 
     #[test]
     fn kusto_modulo_and_division() {
-        assert_eq!(arith(Arith::Mod, &Value::Long(-14), &Value::Long(12)), Value::Long(10));
-        assert_eq!(arith(Arith::Mod, &Value::Long(14), &Value::Long(-12)), Value::Long(2));
-        assert_eq!(arith(Arith::Mod, &Value::Long(-14), &Value::Long(-12)), Value::Long(10));
-        assert_eq!(arith(Arith::Div, &Value::Long(7), &Value::Long(2)), Value::Long(3));
-        assert_eq!(arith(Arith::Div, &Value::Long(1), &Value::Long(0)), Value::Null);
-        assert_eq!(arith(Arith::Div, &Value::Int(7), &Value::Real(2.0)), Value::Real(3.5));
+        assert_eq!(
+            arith(Arith::Mod, &Value::Long(-14), &Value::Long(12)),
+            Value::Long(10)
+        );
+        assert_eq!(
+            arith(Arith::Mod, &Value::Long(14), &Value::Long(-12)),
+            Value::Long(2)
+        );
+        assert_eq!(
+            arith(Arith::Mod, &Value::Long(-14), &Value::Long(-12)),
+            Value::Long(10)
+        );
+        assert_eq!(
+            arith(Arith::Div, &Value::Long(7), &Value::Long(2)),
+            Value::Long(3)
+        );
+        assert_eq!(
+            arith(Arith::Div, &Value::Long(1), &Value::Long(0)),
+            Value::Null
+        );
+        assert_eq!(
+            arith(Arith::Div, &Value::Int(7), &Value::Real(2.0)),
+            Value::Real(3.5)
+        );
     }
 
     #[test]
     fn temporal_arithmetic() {
         let d = Value::DateTime(1_000);
-        assert_eq!(arith(Arith::Sub, &d, &Value::DateTime(400)), Value::TimeSpan(600));
-        assert_eq!(arith(Arith::Add, &d, &Value::TimeSpan(5)), Value::DateTime(1_005));
-        assert_eq!(arith(Arith::Mul, &Value::TimeSpan(10), &Value::Long(3)), Value::TimeSpan(30));
-        assert_eq!(arith_type(Arith::Add, KqlType::String, KqlType::Long).is_err(), true);
+        assert_eq!(
+            arith(Arith::Sub, &d, &Value::DateTime(400)),
+            Value::TimeSpan(600)
+        );
+        assert_eq!(
+            arith(Arith::Add, &d, &Value::TimeSpan(5)),
+            Value::DateTime(1_005)
+        );
+        assert_eq!(
+            arith(Arith::Mul, &Value::TimeSpan(10), &Value::Long(3)),
+            Value::TimeSpan(30)
+        );
+        assert_eq!(
+            arith_type(Arith::Add, KqlType::String, KqlType::Long).is_err(),
+            true
+        );
     }
 
     #[test]
@@ -476,7 +520,12 @@ mod tests {
         assert!(has("anything", ""));
         assert!(has("https://evil.example/login", "evil.example"));
         assert!(string_op(StrKind::HasPrefix, false, "North America", "ame"));
-        assert!(!string_op(StrKind::HasPrefix, false, "North America", "mer"));
+        assert!(!string_op(
+            StrKind::HasPrefix,
+            false,
+            "North America",
+            "mer"
+        ));
         assert!(string_op(StrKind::HasSuffix, false, "North America", "ica"));
         assert!(!string_op(StrKind::HasSuffix, true, "North America", "icA"));
         assert!(string_op(StrKind::Contains, false, "FabriKam", "BRik"));
@@ -487,11 +536,26 @@ mod tests {
 
     #[test]
     fn comparisons_coerce_like_kusto() {
-        assert_eq!(compare(Cmp::Eq, &Value::Bool(true), &Value::Long(1)), Value::Bool(true));
-        assert_eq!(compare(Cmp::NotEq, &Value::Bool(false), &Value::string("0")), Value::Bool(false));
-        assert_eq!(compare(Cmp::Eq, &Value::Null, &Value::Long(1)), Value::Bool(false));
-        assert_eq!(compare(Cmp::NotEq, &Value::Null, &Value::Long(1)), Value::Bool(true));
+        assert_eq!(
+            compare(Cmp::Eq, &Value::Bool(true), &Value::Long(1)),
+            Value::Bool(true)
+        );
+        assert_eq!(
+            compare(Cmp::NotEq, &Value::Bool(false), &Value::string("0")),
+            Value::Bool(false)
+        );
+        assert_eq!(
+            compare(Cmp::Eq, &Value::Null, &Value::Long(1)),
+            Value::Bool(false)
+        );
+        assert_eq!(
+            compare(Cmp::NotEq, &Value::Null, &Value::Long(1)),
+            Value::Bool(true)
+        );
         assert_eq!(compare(Cmp::Lt, &Value::Null, &Value::Long(1)), Value::Null);
-        assert_eq!(compare(Cmp::Lt, &Value::Int(1), &Value::Real(1.5)), Value::Bool(true));
+        assert_eq!(
+            compare(Cmp::Lt, &Value::Int(1), &Value::Real(1.5)),
+            Value::Bool(true)
+        );
     }
 }

@@ -163,9 +163,11 @@ impl Value {
             }
             Value::Bool(b) => Some(*b as i64),
             Value::DateTime(v) | Value::TimeSpan(v) => Some(*v),
-            Value::Dynamic(Json::Number(n)) => n
-                .as_i64()
-                .or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f.trunc() as i64)),
+            Value::Dynamic(Json::Number(n)) => n.as_i64().or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.is_finite())
+                    .map(|f| f.trunc() as i64)
+            }),
             Value::Dynamic(Json::Bool(b)) => Some(*b as i64),
             _ => None,
         }

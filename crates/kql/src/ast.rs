@@ -208,23 +208,51 @@ pub enum ExprKind {
     /// `*` as a function argument (`arg_max(x, *)`, `count(*)`) or in `project-away *`.
     Star,
     /// `base.name`
-    Member { base: Box<Expr>, name: Ident },
+    Member {
+        base: Box<Expr>,
+        name: Ident,
+    },
     /// `base[index]`
-    Index { base: Box<Expr>, index: Box<Expr> },
-    Unary { op: UnaryOp, expr: Box<Expr> },
-    Binary { op: BinaryOp, left: Box<Expr>, right: Box<Expr> },
+    Index {
+        base: Box<Expr>,
+        index: Box<Expr>,
+    },
+    Unary {
+        op: UnaryOp,
+        expr: Box<Expr>,
+    },
+    Binary {
+        op: BinaryOp,
+        left: Box<Expr>,
+        right: Box<Expr>,
+    },
     /// `x in (a, b)`, `x !in~ (T | project y)`, `x has_any (dynamic([...]))`, ...
-    List { op: ListOp, expr: Box<Expr>, items: Vec<Expr> },
+    List {
+        op: ListOp,
+        expr: Box<Expr>,
+        items: Vec<Expr>,
+    },
     /// `x between (lo .. hi)` / `x !between (lo .. hi)`
-    Between { expr: Box<Expr>, low: Box<Expr>, high: Box<Expr>, negated: bool },
+    Between {
+        expr: Box<Expr>,
+        low: Box<Expr>,
+        high: Box<Expr>,
+        negated: bool,
+    },
     /// `f(args)`; also `materialize(T)`, `toscalar(T | ...)`, user functions. A schema
     /// argument `x:int` (as in `typeof(*, x:int)`) is the named argument `x = int`.
-    Call { name: Ident, args: Vec<Arg> },
+    Call {
+        name: Ident,
+        args: Vec<Arg>,
+    },
     /// `(expr)` kept so spans and tabular/scalar ambiguities stay visible.
     Paren(Box<Expr>),
     /// `input | operator`. The operator is boxed because operators contain expressions
     /// (an unboxed one would make the type infinitely large).
-    Pipe { input: Box<Expr>, op: Box<Operator> },
+    Pipe {
+        input: Box<Expr>,
+        op: Box<Operator>,
+    },
     /// A source operator that starts a tabular expression: `print`, `range`, `datatable`,
     /// `union` (without input), `search`, `evaluate` (without input).
     Source(Box<Operator>),

@@ -100,7 +100,8 @@ mod tests {
     #[test]
     fn renders_caret_under_the_span() {
         let src = "T\n| where Timestamps > ago(1d)";
-        let d = Diagnostic::new("unknown column", Span::new(10, 20)).with_help("did you mean 'Timestamp'?");
+        let d = Diagnostic::new("unknown column", Span::new(10, 20))
+            .with_help("did you mean 'Timestamp'?");
         let r = d.render(src);
         assert!(r.contains("2 | | where Timestamps > ago(1d)"), "{r}");
         assert!(r.contains("  |         ^^^^^^^^^^"), "{r}");

@@ -35,7 +35,12 @@ fn schema_page_example_returns_the_click_through() {
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let rows = v["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 1, "{stdout}");
-    let names: Vec<&str> = v["columns"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = v["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
     let col = |n: &str| &rows[0][names.iter().position(|x| *x == n).unwrap()];
     assert_eq!(col("ReportId"), "b1805299-1a63-4c53-fe55-08dc022fc6cc");
     assert_eq!(col("Timestamp"), "2023-12-21T14:19:41Z");
@@ -62,17 +67,29 @@ fn unknown_names_get_a_place_and_a_suggestion() {
     assert!(!ok);
     let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
     let msg = v["error"]["message"].as_str().unwrap();
-    assert!(msg.contains("'where' operator: Failed to resolve scalar expression named 'Timestamps'"), "{msg}");
+    assert!(
+        msg.contains("'where' operator: Failed to resolve scalar expression named 'Timestamps'"),
+        "{msg}"
+    );
     assert!(msg.contains("did you mean 'Timestamp'?"), "{msg}");
-    assert_eq!((v["error"]["line"].as_u64(), v["error"]["column"].as_u64()), (Some(2), Some(9)));
+    assert_eq!(
+        (v["error"]["line"].as_u64(), v["error"]["column"].as_u64()),
+        (Some(2), Some(9))
+    );
 
     let (ok, stdout, _) = run("UrlClikEvents | take 1", "json");
     assert!(!ok);
-    assert!(stdout.contains("did you mean 'UrlClickEvents'?"), "{stdout}");
+    assert!(
+        stdout.contains("did you mean 'UrlClickEvents'?"),
+        "{stdout}"
+    );
 
     let (ok, stdout, _) = run("UrlClickEvents | extend x = tolowr(Url)", "json");
     assert!(!ok);
-    assert!(stdout.contains("Unknown function: 'tolowr'") && stdout.contains("did you mean 'tolower'?"), "{stdout}");
+    assert!(
+        stdout.contains("Unknown function: 'tolowr'") && stdout.contains("did you mean 'tolower'?"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -89,10 +106,19 @@ fn formats_and_sentinel_time_column() {
         "csv",
     );
     assert!(ok, "{stderr}");
-    assert_eq!(stdout, "Timestamp,ActionType\r\n2023-12-21T19:56:05Z,ClickAllowed\r\n");
-    let (ok, stdout, _) = run("UrlClickEvents | summarize n = count() by Workload", "jsonl");
+    assert_eq!(
+        stdout,
+        "Timestamp,ActionType\r\n2023-12-21T19:56:05Z,ClickAllowed\r\n"
+    );
+    let (ok, stdout, _) = run(
+        "UrlClickEvents | summarize n = count() by Workload",
+        "jsonl",
+    );
     assert!(ok);
-    assert!(stdout.starts_with("{\"Workload\":\"Email\",\"n\":"), "{stdout}");
+    assert!(
+        stdout.starts_with("{\"Workload\":\"Email\",\"n\":"),
+        "{stdout}"
+    );
     let (ok, stdout, _) = run("UrlClickEvents | count", "table");
     assert!(ok);
     assert!(stdout.contains("Count"), "{stdout}");

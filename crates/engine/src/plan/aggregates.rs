@@ -89,14 +89,19 @@ pub(crate) fn default_name(name: &str, args: &[ast::Arg]) -> String {
                 .get(1)
                 .and_then(|a| match &a.value.kind {
                     ast::ExprKind::Literal(ast::Literal::Long(v)) => Some(v.to_string()),
-                    ast::ExprKind::Literal(ast::Literal::Real(v)) => Some(v.to_string().replace('.', "_")),
+                    ast::ExprKind::Literal(ast::Literal::Real(v)) => {
+                        Some(v.to_string().replace('.', "_"))
+                    }
                     _ => None,
                 })
                 .unwrap_or_default();
             format!("{}_{p}", with("percentile"))
         }
         "covariance" | "covarianceif" | "covariancep" | "covariancepif" => {
-            let b = args.get(1).and_then(|a| simple_name(&a.value)).unwrap_or_default();
+            let b = args
+                .get(1)
+                .and_then(|a| simple_name(&a.value))
+                .unwrap_or_default();
             format!("{}_{b}", with(name))
         }
         other => with(other),
@@ -108,7 +113,9 @@ pub(crate) fn simple_name(e: &ast::Expr) -> Option<String> {
     match &e.kind {
         ast::ExprKind::Name(id) => Some(id.name.clone()),
         ast::ExprKind::Paren(i) => simple_name(i),
-        ast::ExprKind::Member { base, name } => simple_name(base).map(|b| format!("{b}_{}", name.name)),
+        ast::ExprKind::Member { base, name } => {
+            simple_name(base).map(|b| format!("{b}_{}", name.name))
+        }
         _ => None,
     }
 }
@@ -154,7 +161,8 @@ impl Planner<'_> {
             }
         };
         let pred = |i: usize, b: &[Bound]| -> Expr { b[i].expr.clone() };
-        let (agg_expr, finish, ty): (Expr, Option<Box<dyn FnOnce(Expr) -> Expr>>, KqlType) = match n {
+        let (agg_expr, finish, ty): (Expr, Option<Box<dyn FnOnce(Expr) -> Expr>>, KqlType) = match n
+        {
             "count" => {
                 // Kusto counts rows whatever the argument (nulls included).
                 let e = agg::count(lit(1i64));
@@ -163,7 +171,13 @@ impl Planner<'_> {
             "countif" => {
                 need(1)?;
                 let e = agg::count(lit(1i64)).filter(pred(0, &b)).build()?;
-                (e, Some(Box::new(|e| datafusion::functions::expr_fn::coalesce(vec![e, lit(0i64)]))), KqlType::Long)
+                (
+                    e,
+                    Some(Box::new(|e| {
+                        datafusion::functions::expr_fn::coalesce(vec![e, lit(0i64)])
+                    })),
+                    KqlType::Long,
+                )
             }
             "sum" | "sumif" => {
                 need(if n == "sum" { 1 } else { 2 })?;
@@ -194,7 +208,11 @@ impl Planner<'_> {
             "min" | "max" | "minif" | "maxif" => {
                 need(if n.ends_with("if") { 2 } else { 1 })?;
                 let x = b[0].expr.clone();
-                let mut e = if n.starts_with("min") { agg::min(x) } else { agg::max(x) };
+                let mut e = if n.starts_with("min") {
+                    agg::min(x)
+                } else {
+                    agg::max(x)
+                };
                 if n.ends_with("if") {
                     e = e.filter(pred(1, &b)).build()?;
                 }
@@ -212,14 +230,24 @@ impl Planner<'_> {
                     KqlType::Long,
                 )
             }
-            "make_list" | "make_list_if" | "make_list_with_nulls" | "make_set" | "make_set_if" | "make_bag" | "make_bag_if" => {
+            "make_list"
+            | "make_list_if"
+            | "make_list_with_nulls"
+            | "make_set"
+            | "make_set_if"
+            | "make_bag"
+            | "make_bag_if" => {
                 let is_if = n.ends_with("_if");
                 need(if is_if { 2 } else { 1 })?;
                 let elem = b[0].ty;
                 let limit = limit_arg(b.get(if is_if { 2 } else { 1 }));
                 let keep_nulls = n == "make_list_with_nulls";
                 let x = b[0].expr.clone();
-                let mut filter = if keep_nulls { None } else { Some(x.clone().is_not_null()) };
+                let mut filter = if keep_nulls {
+                    None
+                } else {
+                    Some(x.clone().is_not_null())
+                };
                 if is_if {
                     let p = pred(1, &b);
                     filter = Some(match filter {
@@ -242,7 +270,9 @@ impl Planner<'_> {
                 };
                 (
                     e,
-                    Some(Box::new(move |e| ListFunction::call(finish, elem, KqlType::Dynamic, e))),
+                    Some(Box::new(move |e| {
+                        ListFunction::call(finish, elem, KqlType::Dynamic, e)
+                    })),
                     KqlType::Dynamic,
                 )
             }
@@ -260,13 +290,18 @@ impl Planner<'_> {
                 need(if is_if { 3 } else { 2 })?;
                 let x = cast(b[0].expr.clone(), arrow_type(KqlType::Real));
                 let y = cast(b[1].expr.clone(), arrow_type(KqlType::Real));
-                let mut e = if n.starts_with("covariancep") { agg::covar_pop(x, y) } else { agg::covar_samp(x, y) };
+                let mut e = if n.starts_with("covariancep") {
+                    agg::covar_pop(x, y)
+                } else {
+                    agg::covar_samp(x, y)
+                };
                 if is_if {
                     e = e.filter(pred(2, &b)).build()?;
                 }
                 (e, None, KqlType::Real)
             }
-            "stdev" | "stdevif" | "stdevp" | "stdevpif" | "variance" | "varianceif" | "variancep" | "variancepif" => {
+            "stdev" | "stdevif" | "stdevp" | "stdevpif" | "variance" | "varianceif"
+            | "variancep" | "variancepif" => {
                 let is_if = n.ends_with("if");
                 need(if is_if { 2 } else { 1 })?;
                 let x = cast(b[0].expr.clone(), arrow_type(KqlType::Real));
@@ -300,17 +335,27 @@ impl Planner<'_> {
                         span,
                     ));
                 }
-                let e = agg::array_agg(b[0].expr.clone()).filter(b[0].expr.clone().is_not_null()).build()?;
+                let e = agg::array_agg(b[0].expr.clone())
+                    .filter(b[0].expr.clone().is_not_null())
+                    .build()?;
                 if n == "percentile" || (n == "percentiles" && ps.len() == 1) {
-                    let finish = ListFinish::Percentile { percent_bits: ps[0].to_bits() };
-                    (e, Some(Box::new(move |e| ListFunction::call(finish, elem, elem, e))), elem)
+                    let finish = ListFinish::Percentile {
+                        percent_bits: ps[0].to_bits(),
+                    };
+                    (
+                        e,
+                        Some(Box::new(move |e| ListFunction::call(finish, elem, elem, e))),
+                        elem,
+                    )
                 } else {
                     let finish = ListFinish::Percentiles {
                         percent_bits: ps.iter().map(|p| p.to_bits()).collect(),
                     };
                     (
                         e,
-                        Some(Box::new(move |e| ListFunction::call(finish, elem, KqlType::Dynamic, e))),
+                        Some(Box::new(move |e| {
+                            ListFunction::call(finish, elem, KqlType::Dynamic, e)
+                        })),
                         KqlType::Dynamic,
                     )
                 }

@@ -110,7 +110,9 @@ pub(crate) fn literal_value(l: &ast::Literal, span: Span) -> QResult<(Value, Kql
                         format!("invalid datetime literal '{text}'"),
                         span,
                     )
-                    .with_help("write datetimes as datetime(2024-01-31) or datetime(2024-01-31T10:00:00Z)"))
+                    .with_help(
+                        "write datetimes as datetime(2024-01-31) or datetime(2024-01-31T10:00:00Z)",
+                    ))
                 }
             }
         }
@@ -175,11 +177,25 @@ impl Planner<'_> {
     }
 
     /// A call to a row-wise function, folded when every argument is constant.
-    pub fn value_call(&self, name: &str, kind: ValueFnKind, args: Vec<Bound>, ret: KqlType, volatile: bool) -> Bound {
+    pub fn value_call(
+        &self,
+        name: &str,
+        kind: ValueFnKind,
+        args: Vec<Bound>,
+        ret: KqlType,
+        volatile: bool,
+    ) -> Bound {
         if !volatile && args.iter().all(|a| a.value.is_some()) {
-            let vals: Vec<Value> = args.iter().map(|a| a.value.clone().unwrap_or(Value::Null)).collect();
+            let vals: Vec<Value> = args
+                .iter()
+                .map(|a| a.value.clone().unwrap_or(Value::Null))
+                .collect();
             let v = eval_kind(&kind, &vals, self.now);
-            let v = if v.is_null() || v.kql_type() == Some(ret) { v } else { v.convert(ret) };
+            let v = if v.is_null() || v.kql_type() == Some(ret) {
+                v
+            } else {
+                v.convert(ret)
+            };
             return Bound::constant(v, ret);
         }
         let types = args.iter().map(|a| a.ty).collect();
@@ -198,7 +214,10 @@ impl Planner<'_> {
         if let Some(v) = &b.value {
             return Bound::constant(v.convert(ty), ty);
         }
-        if is_native_numeric(b.ty) && is_native_numeric(ty) && !(b.ty == KqlType::Real && ty != KqlType::Real) {
+        if is_native_numeric(b.ty)
+            && is_native_numeric(ty)
+            && !(b.ty == KqlType::Real && ty != KqlType::Real)
+        {
             return Bound::column(cast(b.expr, arrow_type(ty)), ty);
         }
         self.value_call("convert", ValueFnKind::Convert(ty), vec![b], ty, false)
@@ -345,7 +364,13 @@ impl Planner<'_> {
                 ))
             }
         };
-        Ok(self.value_call("member", ValueFnKind::Member, vec![base, key], KqlType::Dynamic, false))
+        Ok(self.value_call(
+            "member",
+            ValueFnKind::Member,
+            vec![base, key],
+            KqlType::Dynamic,
+            false,
+        ))
     }
 
     pub fn bind_binary(&self, op: BinaryOp, l: Bound, r: Bound, span: Span) -> QResult<Bound> {
@@ -368,16 +393,29 @@ impl Planner<'_> {
             BinaryOp::GtEq => self.bind_cmp(Cmp::GtEq, l, r, span),
             BinaryOp::EqCi | BinaryOp::NotEqCi => {
                 let negated = op == BinaryOp::NotEqCi;
-                if l.ty == KqlType::String && r.ty == KqlType::String && (l.value.is_none() || r.value.is_none()) {
+                if l.ty == KqlType::String
+                    && r.ty == KqlType::String
+                    && (l.value.is_none() || r.value.is_none())
+                {
                     use datafusion::functions::expr_fn::lower;
                     let eq = binary_expr(
                         lower(l.expr),
-                        if negated { Operator::NotEq } else { Operator::Eq },
+                        if negated {
+                            Operator::NotEq
+                        } else {
+                            Operator::Eq
+                        },
                         lower(r.expr),
                     );
                     return Ok(Bound::column(eq, KqlType::Bool));
                 }
-                Ok(self.value_call("=~", ValueFnKind::EqCi { negated }, vec![l, r], KqlType::Bool, false))
+                Ok(self.value_call(
+                    "=~",
+                    ValueFnKind::EqCi { negated },
+                    vec![l, r],
+                    KqlType::Bool,
+                    false,
+                ))
             }
             BinaryOp::MatchesRegex => {
                 if let Some(p) = &r.value {
@@ -388,7 +426,13 @@ impl Planner<'_> {
                         ));
                     }
                 }
-                Ok(self.value_call("matches regex", ValueFnKind::Regex, vec![l, r], KqlType::Bool, false))
+                Ok(self.value_call(
+                    "matches regex",
+                    ValueFnKind::Regex,
+                    vec![l, r],
+                    KqlType::Bool,
+                    false,
+                ))
             }
             BinaryOp::Str(s) => {
                 let kind = match s.kind {
@@ -450,7 +494,10 @@ impl Planner<'_> {
                 Arith::Add | Arith::Sub | Arith::Mul => true,
                 Arith::Div => {
                     ty == KqlType::Real
-                        || r.value.as_ref().and_then(|v| v.as_i64()).is_some_and(|v| v != 0)
+                        || r.value
+                            .as_ref()
+                            .and_then(|v| v.as_i64())
+                            .is_some_and(|v| v != 0)
                 }
                 Arith::Mod => false,
             };
@@ -463,7 +510,11 @@ impl Planner<'_> {
                 Arith::Div => Operator::Divide,
                 Arith::Mod => Operator::Modulo,
             };
-            let le = if l.ty == ty { l.expr } else { cast(l.expr, dt.clone()) };
+            let le = if l.ty == ty {
+                l.expr
+            } else {
+                cast(l.expr, dt.clone())
+            };
             let re = if r.ty == ty { r.expr } else { cast(r.expr, dt) };
             return Ok(Bound::column(binary_expr(le, o, re), ty));
         }
@@ -485,7 +536,10 @@ impl Planner<'_> {
         if (same_native || both_numeric) && (l.value.is_none() || r.value.is_none()) {
             let (le, re) = if both_numeric && l.ty != r.ty {
                 let wide = l.ty.max(r.ty);
-                (cast(l.expr, arrow_type(wide)), cast(r.expr, arrow_type(wide)))
+                (
+                    cast(l.expr, arrow_type(wide)),
+                    cast(r.expr, arrow_type(wide)),
+                )
             } else {
                 (l.expr, r.expr)
             };
@@ -566,7 +620,13 @@ impl Planner<'_> {
                         use datafusion::functions::expr_fn::lower;
                         let list = bound
                             .iter()
-                            .map(|b| lit(b.value.as_ref().map(|v| v.to_kql_string().to_lowercase()).unwrap_or_default()))
+                            .map(|b| {
+                                lit(b
+                                    .value
+                                    .as_ref()
+                                    .map(|v| v.to_kql_string().to_lowercase())
+                                    .unwrap_or_default())
+                            })
                             .collect();
                         let e = datafusion::logical_expr::in_list(lower(x.expr), list, negated);
                         return Ok(Bound::column(e, KqlType::Bool));
@@ -609,7 +669,11 @@ impl Planner<'_> {
                 args.extend(bound);
                 let _ = span;
                 Ok(self.value_call(
-                    if op == ListOp::HasAny { "has_any" } else { "has_all" },
+                    if op == ListOp::HasAny {
+                        "has_any"
+                    } else {
+                        "has_all"
+                    },
                     ValueFnKind::HasAnyAll {
                         all: op == ListOp::HasAll,
                     },

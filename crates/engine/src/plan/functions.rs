@@ -39,7 +39,13 @@ fn typeof_arg(e: &ast::Expr) -> Option<KqlType> {
     None
 }
 
-fn check_arity(name: &ast::Ident, args: &[ast::Arg], min: usize, max: usize, span: Span) -> QResult<()> {
+fn check_arity(
+    name: &ast::Ident,
+    args: &[ast::Arg],
+    min: usize,
+    max: usize,
+    span: Span,
+) -> QResult<()> {
     if args.len() < min || args.len() > max {
         let expected = if min == max {
             format!("{min}")
@@ -265,7 +271,10 @@ impl Planner<'_> {
         for a in args {
             if let Some(t) = typeof_arg(&a.value) {
                 typed_result = Some(t);
-                bound.push(Bound::constant(Value::String(t.name().to_string()), KqlType::String));
+                bound.push(Bound::constant(
+                    Value::String(t.name().to_string()),
+                    KqlType::String,
+                ));
                 continue;
             }
             bound.push(self.bind_scalar(&a.value, cx)?);
@@ -294,9 +303,8 @@ impl Planner<'_> {
         span: Span,
     ) -> QResult<Bound> {
         let types: Vec<KqlType> = args.iter().map(|a| a.ty).collect();
-        let ret = (f.return_type)(&types).map_err(|m| {
-            QueryError::semantic(format!("{}(): {m}", f.name), span)
-        })?;
+        let ret = (f.return_type)(&types)
+            .map_err(|m| QueryError::semantic(format!("{}(): {m}", f.name), span))?;
         Ok(self.value_call(f.name, ValueFnKind::Registry(f.name), args, ret, f.volatile))
     }
 
@@ -374,9 +382,14 @@ impl Planner<'_> {
         span: Span,
     ) -> QResult<Option<Bound>> {
         use datafusion::functions_window::expr_fn::{lag, lead, row_number};
-        use datafusion::logical_expr::{ExprFunctionExt, WindowFrame, WindowFrameBound, WindowFrameUnits};
+        use datafusion::logical_expr::{
+            ExprFunctionExt, WindowFrame, WindowFrameBound, WindowFrameUnits,
+        };
         let n = name.name.as_str();
-        if !matches!(n, "row_number" | "prev" | "next" | "row_cumsum") {
+        if !matches!(
+            n,
+            "row_number" | "prev" | "next" | "row_cumsum" | "row_rank_dense" | "row_rank_min"
+        ) {
             return Ok(None);
         }
         if let Some(t) = cx.input {
@@ -394,24 +407,64 @@ impl Planner<'_> {
         let (expr, ty) = match n {
             "row_number" => {
                 check_arity(name, args, 0, 2, span)?;
-                let start = bound.first().and_then(|b| b.value.as_ref()).and_then(|v| v.as_i64()).unwrap_or(1);
+                let start = bound
+                    .first()
+                    .and_then(|b| b.value.as_ref())
+                    .and_then(|v| v.as_i64())
+                    .unwrap_or(1);
                 if bound.len() > 1 {
-                    return Err(QueryError::semantic("row_number with a restart predicate is not supported yet", span));
+                    return Err(QueryError::semantic(
+                        "row_number with a restart predicate is not supported yet",
+                        span,
+                    ));
                 }
                 let col_name = self.internal_name();
-                cx.windows.push((row_number(), Col::new(col_name.clone(), KqlType::Long)));
+                cx.windows
+                    .push((row_number(), Col::new(col_name.clone(), KqlType::Long)));
                 let e = Expr::Column(datafusion::common::Column::new_unqualified(col_name));
-                return Ok(Some(Bound::column(cast(e, arrow_type(KqlType::Long)) + lit(start - 1), KqlType::Long)));
+                return Ok(Some(Bound::column(
+                    cast(e, arrow_type(KqlType::Long)) + lit(start - 1),
+                    KqlType::Long,
+                )));
+            }
+            "row_rank_dense" | "row_rank_min" => {
+                check_arity(name, args, 1, 1, span)?;
+                // The rows are serialized in the term's order (that is what these
+                // functions are for): rank over that order keeps it.
+                let order = vec![bound[0].expr.clone().sort(true, true)];
+                let f = if n == "row_rank_dense" {
+                    datafusion::functions_window::expr_fn::dense_rank()
+                } else {
+                    datafusion::functions_window::expr_fn::rank()
+                };
+                let col_name = self.internal_name();
+                cx.windows.push((
+                    f.order_by(order).build()?,
+                    Col::new(col_name.clone(), KqlType::Long),
+                ));
+                let e = Expr::Column(datafusion::common::Column::new_unqualified(col_name));
+                return Ok(Some(Bound::column(
+                    cast(e, arrow_type(KqlType::Long)),
+                    KqlType::Long,
+                )));
             }
             "prev" | "next" => {
                 check_arity(name, args, 1, 3, span)?;
                 let ty = bound[0].ty;
-                let offset = bound.get(1).and_then(|b| b.value.as_ref()).and_then(|v| v.as_i64()).unwrap_or(1);
+                let offset = bound
+                    .get(1)
+                    .and_then(|b| b.value.as_ref())
+                    .and_then(|v| v.as_i64())
+                    .unwrap_or(1);
                 let default = bound.get(2).map(|b| {
                     crate::types::value_to_scalar(b.value.as_ref().unwrap_or(&Value::Null), ty)
                 });
                 let x = bound[0].expr.clone();
-                let e = if n == "prev" { lag(x, Some(offset), default) } else { lead(x, Some(offset), default) };
+                let e = if n == "prev" {
+                    lag(x, Some(offset), default)
+                } else {
+                    lead(x, Some(offset), default)
+                };
                 (e, ty)
             }
             _ => {
@@ -422,7 +475,11 @@ impl Planner<'_> {
                         span,
                     ));
                 }
-                let ty = if bound[0].ty == KqlType::Int { KqlType::Long } else { bound[0].ty };
+                let ty = if bound[0].ty == KqlType::Int {
+                    KqlType::Long
+                } else {
+                    bound[0].ty
+                };
                 let frame = WindowFrame::new_bounds(
                     WindowFrameUnits::Rows,
                     WindowFrameBound::Preceding(datafusion::common::ScalarValue::UInt64(None)),

@@ -21,7 +21,11 @@ impl Planner<'_> {
     ) -> QResult<Tabular> {
         let right = self.plan_tabular(right, env)?;
         let op_name = if lookup { "lookup" } else { "join" };
-        let mut kind = if lookup { "leftouter".to_string() } else { "innerunique".to_string() };
+        let mut kind = if lookup {
+            "leftouter".to_string()
+        } else {
+            "innerunique".to_string()
+        };
         for o in &op.options {
             if o.name.name == "kind" {
                 kind = match &o.value.kind {
@@ -57,7 +61,10 @@ impl Planner<'_> {
             }
         };
         if lookup && !matches!(join_type, JoinType::Left | JoinType::Inner) {
-            return Err(QueryError::semantic("lookup supports kind=leftouter and kind=inner", op.keyword_span));
+            return Err(QueryError::semantic(
+                "lookup supports kind=leftouter and kind=inner",
+                op.keyword_span,
+            ));
         }
         // innerunique: one left row per key.
         let left = if kind == "innerunique" {
@@ -76,10 +83,16 @@ impl Planner<'_> {
         // Qualify both sides so equal names do not clash inside the join.
         let lq = self.internal_name();
         let rq = self.internal_name();
-        let lplan = LogicalPlanBuilder::from(left.plan.clone()).alias(lq.clone())?.build()?;
-        let rplan = LogicalPlanBuilder::from(right.plan.clone()).alias(rq.clone())?.build()?;
-        let lcol = |i: usize| Expr::Column(Column::new(Some(lq.clone()), left.cols[i].name.clone()));
-        let rcol = |i: usize| Expr::Column(Column::new(Some(rq.clone()), right.cols[i].name.clone()));
+        let lplan = LogicalPlanBuilder::from(left.plan.clone())
+            .alias(lq.clone())?
+            .build()?;
+        let rplan = LogicalPlanBuilder::from(right.plan.clone())
+            .alias(rq.clone())?
+            .build()?;
+        let lcol =
+            |i: usize| Expr::Column(Column::new(Some(lq.clone()), left.cols[i].name.clone()));
+        let rcol =
+            |i: usize| Expr::Column(Column::new(Some(rq.clone()), right.cols[i].name.clone()));
         let mut on_exprs = Vec::new();
         for (l, r) in &keys {
             let (lt, rt) = (left.cols[*l].ty, right.cols[*r].ty);
@@ -109,7 +122,15 @@ impl Planner<'_> {
         };
         let mut proj: Vec<(Expr, Col)> = Vec::new();
         let left_out = !matches!(join_type, JoinType::RightSemi | JoinType::RightAnti);
-        let right_out = matches!(join_type, JoinType::Inner | JoinType::Left | JoinType::Right | JoinType::Full | JoinType::RightSemi | JoinType::RightAnti);
+        let right_out = matches!(
+            join_type,
+            JoinType::Inner
+                | JoinType::Left
+                | JoinType::Right
+                | JoinType::Full
+                | JoinType::RightSemi
+                | JoinType::RightAnti
+        );
         let mut taken: Vec<String> = Vec::new();
         if left_out {
             for (i, c) in left.cols.iter().enumerate() {
@@ -121,7 +142,11 @@ impl Planner<'_> {
         if right_out {
             let only_right = !left_out;
             for (i, c) in right.cols.iter().enumerate() {
-                if lookup && keys.iter().any(|(l, r)| *r == i && left.cols[*l].name == c.name) {
+                if lookup
+                    && keys
+                        .iter()
+                        .any(|(l, r)| *r == i && left.cols[*l].name == c.name)
+                {
                     continue;
                 }
                 let mut name = c.name.clone();

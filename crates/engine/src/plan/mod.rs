@@ -260,15 +260,15 @@ impl Planner<'_> {
             None => Value::Bool(true),
         };
         match name.name.as_str() {
-            "query_now" => match v.convert(KqlType::DateTime) {
-                Value::DateTime(t) => options.query_now = Some(t),
-                _ => {
-                    return Err(QueryError::semantic(
+            "query_now" => {
+                match v.convert(KqlType::DateTime) {
+                    Value::DateTime(t) => options.query_now = Some(t),
+                    _ => return Err(QueryError::semantic(
                         "query_now must be a datetime, e.g. set query_now = datetime(2024-01-01);",
                         span,
-                    ))
+                    )),
                 }
-            },
+            }
             "truncationmaxrecords" => match v.as_i64() {
                 Some(n) if n >= 0 => options.truncation_max_records = Some(n as u64),
                 _ => {
@@ -308,7 +308,9 @@ impl Planner<'_> {
             ast::ExprKind::Name(id) => match env.get(&id.name) {
                 Some(Binding::Tabular(_)) => true,
                 Some(Binding::Scalar(_)) => false,
-                Some(Binding::Function(f, _)) => f.params.is_empty() && self.is_tabular(&f.body, env),
+                Some(Binding::Function(f, _)) => {
+                    f.params.is_empty() && self.is_tabular(&f.body, env)
+                }
                 None => self.tables.table(&id.name).is_some(),
             },
             ast::ExprKind::Call { name, args } => match name.name.as_str() {
@@ -326,7 +328,10 @@ impl Planner<'_> {
                         }
                         for l in &f.lets {
                             if let ast::LetValue::Function(fd) = &l.value {
-                                inner.insert(l.name.name.clone(), Binding::Function(Rc::new(fd.clone()), inner.clone()));
+                                inner.insert(
+                                    l.name.name.clone(),
+                                    Binding::Function(Rc::new(fd.clone()), inner.clone()),
+                                );
                             } else if let ast::LetValue::Expr(le) = &l.value {
                                 if self.is_tabular(le, &inner) {
                                     if let Ok(t) = self.plan_tabular(le, &inner) {
@@ -387,7 +392,10 @@ impl Planner<'_> {
             .chain(env.names())
             .collect();
         let mut err = QueryError::semantic(
-            format!("Failed to resolve table or column expression named '{}'", id.name),
+            format!(
+                "Failed to resolve table or column expression named '{}'",
+                id.name
+            ),
             id.span,
         );
         if let Some(s) = suggest(&id.name, candidates) {
@@ -467,7 +475,10 @@ impl Planner<'_> {
                     let e = match a {
                         Some(a) => &a.value,
                         None => p.default.as_ref().ok_or_else(|| {
-                            QueryError::semantic(format!("missing argument '{}'", p.name.name), span)
+                            QueryError::semantic(
+                                format!("missing argument '{}'", p.name.name),
+                                span,
+                            )
                         })?,
                     };
                     let mut b = self.bind_scalar_in(e, env, input, "function call")?;

@@ -10,7 +10,9 @@ use super::{Col, Env, Planner, Tabular};
 use crate::error::{QResult, QueryError};
 use datafusion::common::Column;
 use datafusion::functions_window::expr_fn::row_number;
-use datafusion::logical_expr::{lit, Expr, ExprFunctionExt, JoinType, LogicalPlanBuilder, SortExpr};
+use datafusion::logical_expr::{
+    lit, Expr, ExprFunctionExt, JoinType, LogicalPlanBuilder, SortExpr,
+};
 use kql::ast::{self, ExprKind, OperatorKind, Span};
 use kql_value::KqlType;
 
@@ -18,13 +20,20 @@ const ROW_ID: &str = "__rowid";
 
 fn name_expr(name: &str, span: Span) -> ast::Expr {
     ast::Expr {
-        kind: ExprKind::Name(ast::Ident { name: name.to_string(), span }),
+        kind: ExprKind::Name(ast::Ident {
+            name: name.to_string(),
+            span,
+        }),
         span,
     }
 }
 
 fn named(name: &str, span: Span) -> ast::NamedExpr {
-    ast::NamedExpr { names: vec![], expr: name_expr(name, span), span }
+    ast::NamedExpr {
+        names: vec![],
+        expr: name_expr(name, span),
+        span,
+    }
 }
 
 impl Planner<'_> {
@@ -36,23 +45,39 @@ impl Planner<'_> {
         on: &ast::Expr,
         env: &Env,
     ) -> QResult<Tabular> {
-        let with_id = self.with_windows(&t, vec![(row_number(), Col::new(ROW_ID, KqlType::Long))])?;
+        let with_id =
+            self.with_windows(&t, vec![(row_number(), Col::new(ROW_ID, KqlType::Long))])?;
         let expanded = self.plan_mv_expand(with_id.clone(), op, items, env)?;
         let result = self.plan_per_row(on, expanded, env)?;
         let Some(rid) = result.find(ROW_ID) else {
-            return Err(QueryError::semantic("mv-apply: the subquery must keep the rows' identity", on.span));
+            return Err(QueryError::semantic(
+                "mv-apply: the subquery must keep the rows' identity",
+                on.span,
+            ));
         };
         let lq = self.internal_name();
         let rq = self.internal_name();
-        let lplan = LogicalPlanBuilder::from(with_id.plan.clone()).alias(lq.clone())?.build()?;
-        let rplan = LogicalPlanBuilder::from(result.plan.clone()).alias(rq.clone())?.build()?;
+        let lplan = LogicalPlanBuilder::from(with_id.plan.clone())
+            .alias(lq.clone())?
+            .build()?;
+        let rplan = LogicalPlanBuilder::from(result.plan.clone())
+            .alias(rq.clone())?
+            .build()?;
         let lcol = |n: &str| Expr::Column(Column::new(Some(lq.clone()), n));
         let rcol = |n: &str| Expr::Column(Column::new(Some(rq.clone()), n));
         let plan = LogicalPlanBuilder::from(lplan)
-            .join_on(rplan, JoinType::Inner, vec![lcol(ROW_ID).eq(rcol(&result.cols[rid].name))])?
+            .join_on(
+                rplan,
+                JoinType::Inner,
+                vec![lcol(ROW_ID).eq(rcol(&result.cols[rid].name))],
+            )?
             .sort(vec![SortExpr::new(lcol(ROW_ID), true, true)])?
             .build()?;
-        let joined = Tabular { plan, cols: vec![], serialized: true };
+        let joined = Tabular {
+            plan,
+            cols: vec![],
+            serialized: true,
+        };
         let mut proj: Vec<(Expr, Col)> = Vec::new();
         for c in &t.cols {
             match result.cols.iter().find(|r| r.name == c.name) {
@@ -94,9 +119,18 @@ impl Planner<'_> {
             }
             OperatorKind::Count => {
                 let count = ast::NamedExpr {
-                    names: vec![ast::Ident { name: "Count".into(), span }],
+                    names: vec![ast::Ident {
+                        name: "Count".into(),
+                        span,
+                    }],
                     expr: ast::Expr {
-                        kind: ExprKind::Call { name: ast::Ident { name: "count".into(), span }, args: vec![] },
+                        kind: ExprKind::Call {
+                            name: ast::Ident {
+                                name: "count".into(),
+                                span,
+                            },
+                            args: vec![],
+                        },
                         span,
                     },
                     span,
@@ -105,7 +139,10 @@ impl Planner<'_> {
             }
             OperatorKind::Project(items) | OperatorKind::Distinct(items) => {
                 let mut items = items.clone();
-                if !items.iter().any(|i| matches!(&i.expr.kind, ExprKind::Name(n) if n.name == ROW_ID)) {
+                if !items
+                    .iter()
+                    .any(|i| matches!(&i.expr.kind, ExprKind::Name(n) if n.name == ROW_ID))
+                {
                     items.push(named(ROW_ID, span));
                 }
                 let op2 = ast::Operator {
@@ -133,10 +170,17 @@ impl Planner<'_> {
     }
 
     /// The first `n` rows of each row id, in `by` order (descending by default).
-    fn plan_per_row_limit(&self, t: Tabular, n: usize, by: &[ast::SortKey], env: &Env) -> QResult<Tabular> {
-        let rid = t.find(ROW_ID).map(|i| t.col_expr(i)).ok_or_else(|| {
-            QueryError::execution("mv-apply: the row identity was lost")
-        })?;
+    fn plan_per_row_limit(
+        &self,
+        t: Tabular,
+        n: usize,
+        by: &[ast::SortKey],
+        env: &Env,
+    ) -> QResult<Tabular> {
+        let rid = t
+            .find(ROW_ID)
+            .map(|i| t.col_expr(i))
+            .ok_or_else(|| QueryError::execution("mv-apply: the row identity was lost"))?;
         let mut order = Vec::new();
         for k in by {
             let mut cx = ExprCtx::new(Some(&t), env, "top");
@@ -148,14 +192,24 @@ impl Planner<'_> {
             order.push(SortExpr::new(rid.clone(), true, true));
         }
         let rn = self.internal_name();
-        let w = row_number().partition_by(vec![rid.clone()]).order_by(order.clone()).build()?;
+        let w = row_number()
+            .partition_by(vec![rid.clone()])
+            .order_by(order.clone())
+            .build()?;
         let numbered = self.with_windows(&t, vec![(w, Col::new(rn.clone(), KqlType::Long))])?;
         let keep = Expr::Column(Column::new_unqualified(rn)).lt_eq(lit(n as i64));
         let mut sort = vec![SortExpr::new(rid, true, true)];
         sort.extend(order);
-        let plan = LogicalPlanBuilder::from(numbered.plan.clone()).filter(keep)?.sort(sort)?.build()?;
+        let plan = LogicalPlanBuilder::from(numbered.plan.clone())
+            .filter(keep)?
+            .sort(sort)?
+            .build()?;
         let filtered = numbered.with_plan(plan);
-        let items = filtered.passthrough().into_iter().take(t.cols.len()).collect();
+        let items = filtered
+            .passthrough()
+            .into_iter()
+            .take(t.cols.len())
+            .collect();
         let mut out = filtered.project(items)?;
         out.serialized = true;
         Ok(out)

@@ -28,13 +28,20 @@ impl Planner<'_> {
                 "with_itemindex" => {
                     with_index = Some(match &o.value.kind {
                         ExprKind::Name(id) => id.name.clone(),
-                        _ => self.const_value(&o.value, env, "mv-expand")?.to_kql_string(),
+                        _ => self
+                            .const_value(&o.value, env, "mv-expand")?
+                            .to_kql_string(),
                     })
                 }
                 "bagexpansion" | "kind" => {
                     bag_as_array = matches!(&o.value.kind, ExprKind::Name(id) if id.name == "array")
                 }
-                "limit" => limit = self.const_value(&o.value, env, "mv-expand")?.as_i64().map(|v| v.max(0) as u64),
+                "limit" => {
+                    limit = self
+                        .const_value(&o.value, env, "mv-expand")?
+                        .as_i64()
+                        .map(|v| v.max(0) as u64)
+                }
                 _ => {}
             }
         }
@@ -50,12 +57,18 @@ impl Planner<'_> {
                 None => simple_name(&it.expr).unwrap_or_else(|| column_n(&taken)),
             };
             taken.push(name.clone());
-            let ty = it.to_type.map(super::expr::type_of_name).unwrap_or(KqlType::Dynamic);
+            let ty = it
+                .to_type
+                .map(super::expr::type_of_name)
+                .unwrap_or(KqlType::Dynamic);
             exprs.push(b.expr);
             outs.push((name, ty));
         }
         if exprs.is_empty() {
-            return Err(QueryError::semantic("mv-expand needs a column to expand", op.keyword_span));
+            return Err(QueryError::semantic(
+                "mv-expand needs a column to expand",
+                op.keyword_span,
+            ));
         }
         let zip_name = self.internal_name();
         let mut proj: Vec<(Expr, Col)> = t.passthrough();
@@ -65,10 +78,15 @@ impl Planner<'_> {
         ));
         let zipped = t.project(proj)?;
         let plan = LogicalPlanBuilder::from(zipped.plan.clone())
-            .unnest_column_with_options(Column::new_unqualified(zip_name.clone()), UnnestOptions::new().with_preserve_nulls(false))?
+            .unnest_column_with_options(
+                Column::new_unqualified(zip_name.clone()),
+                UnnestOptions::new().with_preserve_nulls(false),
+            )?
             .build()?;
         let unnested = zipped.with_plan(plan);
-        let tuple = Bound0 { expr: unnested.col_expr(t.cols.len()) };
+        let tuple = Bound0 {
+            expr: unnested.col_expr(t.cols.len()),
+        };
         let element = |k: usize, ty: KqlType, now: i64| -> Expr {
             let get = ValueFunction::new(
                 "mv-expand",
@@ -82,14 +100,25 @@ impl Planner<'_> {
             if ty == KqlType::Dynamic {
                 get
             } else {
-                ValueFunction::new("to", ValueFnKind::Convert(ty), vec![KqlType::Dynamic], ty, false, now).call(vec![get])
+                ValueFunction::new(
+                    "to",
+                    ValueFnKind::Convert(ty),
+                    vec![KqlType::Dynamic],
+                    ty,
+                    false,
+                    now,
+                )
+                .call(vec![get])
             }
         };
         let offset = usize::from(with_index.is_some());
         let mut out: Vec<(Expr, Col)> = Vec::new();
         for (i, c) in t.cols.iter().enumerate() {
             match outs.iter().position(|(n, _)| n == &c.name) {
-                Some(k) => out.push((element(k + offset, outs[k].1, self.now), Col::new(c.name.clone(), outs[k].1))),
+                Some(k) => out.push((
+                    element(k + offset, outs[k].1, self.now),
+                    Col::new(c.name.clone(), outs[k].1),
+                )),
                 None => out.push((unnested.col_expr(i), c.clone())),
             }
         }
@@ -99,8 +128,15 @@ impl Planner<'_> {
             }
         }
         if let Some(ix) = with_index {
-            let idx = ValueFunction::new("to", ValueFnKind::Convert(KqlType::Long), vec![KqlType::Dynamic], KqlType::Long, false, self.now)
-                .call(vec![element(0, KqlType::Dynamic, self.now)]);
+            let idx = ValueFunction::new(
+                "to",
+                ValueFnKind::Convert(KqlType::Long),
+                vec![KqlType::Dynamic],
+                KqlType::Long,
+                false,
+                self.now,
+            )
+            .call(vec![element(0, KqlType::Dynamic, self.now)]);
             out.push((idx, Col::new(ix, KqlType::Long)));
         }
         unnested.project(out)

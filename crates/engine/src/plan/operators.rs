@@ -84,8 +84,12 @@ impl Planner<'_> {
                         return Err(self.unknown_column("project-reorder", &p.pattern, p.span, &t));
                     }
                     match dir.as_deref() {
-                        Some("asc") | Some("granny-asc") => matched.sort_by(|a, b| t.cols[*a].name.cmp(&t.cols[*b].name)),
-                        Some("desc") | Some("granny-desc") => matched.sort_by(|a, b| t.cols[*b].name.cmp(&t.cols[*a].name)),
+                        Some("asc") | Some("granny-asc") => {
+                            matched.sort_by(|a, b| t.cols[*a].name.cmp(&t.cols[*b].name))
+                        }
+                        Some("desc") | Some("granny-desc") => {
+                            matched.sort_by(|a, b| t.cols[*b].name.cmp(&t.cols[*a].name))
+                        }
                         _ => {}
                     }
                     order.extend(matched);
@@ -98,7 +102,9 @@ impl Planner<'_> {
                 let all = t.passthrough();
                 t.project(order.into_iter().map(|i| all[i].clone()).collect())
             }
-            OperatorKind::Summarize { aggregates, by } => self.plan_summarize(t, aggregates, by, env),
+            OperatorKind::Summarize { aggregates, by } => {
+                self.plan_summarize(t, aggregates, by, env)
+            }
             OperatorKind::Sort(keys) => self.plan_sort(t, keys, env, None),
             OperatorKind::Top { count, by } => {
                 let n = self.const_count(count, env, "top")?;
@@ -106,21 +112,28 @@ impl Planner<'_> {
             }
             OperatorKind::Take(count) => {
                 let n = self.const_count(count, env, "take")?;
-                let plan = LogicalPlanBuilder::from(t.plan.clone()).limit(0, Some(n))?.build()?;
+                let plan = LogicalPlanBuilder::from(t.plan.clone())
+                    .limit(0, Some(n))?
+                    .build()?;
                 Ok(t.with_plan(plan))
             }
             OperatorKind::Sample(count) => {
                 let n = self.const_count(count, env, "sample")?;
-                let plan = LogicalPlanBuilder::from(t.plan.clone()).limit(0, Some(n))?.build()?;
+                let plan = LogicalPlanBuilder::from(t.plan.clone())
+                    .limit(0, Some(n))?
+                    .build()?;
                 Ok(t.with_plan(plan))
             }
             OperatorKind::Distinct(items) => {
-                let projected = if items.len() == 1 && matches!(items[0].expr.kind, ast::ExprKind::Star) {
-                    t
-                } else {
-                    self.plan_project(t, items, env)?
-                };
-                let plan = LogicalPlanBuilder::from(projected.plan.clone()).distinct()?.build()?;
+                let projected =
+                    if items.len() == 1 && matches!(items[0].expr.kind, ast::ExprKind::Star) {
+                        t
+                    } else {
+                        self.plan_project(t, items, env)?
+                    };
+                let plan = LogicalPlanBuilder::from(projected.plan.clone())
+                    .distinct()?
+                    .build()?;
                 let mut out = projected.with_plan(plan);
                 out.serialized = false;
                 Ok(out)
@@ -129,7 +142,10 @@ impl Planner<'_> {
                 let plan = LogicalPlanBuilder::from(t.plan.clone())
                     .aggregate(
                         Vec::<Expr>::new(),
-                        vec![datafusion::functions_aggregate::expr_fn::count(datafusion::logical_expr::lit(1i64)).alias("Count")],
+                        vec![datafusion::functions_aggregate::expr_fn::count(
+                            datafusion::logical_expr::lit(1i64),
+                        )
+                        .alias("Count")],
                     )?
                     .build()?;
                 Ok(Tabular {
@@ -149,7 +165,10 @@ impl Planner<'_> {
                 for p in properties {
                     let v = match &p.value.kind {
                         ast::ExprKind::Name(id) => serde_json::Value::String(id.name.clone()),
-                        _ => self.const_value(&p.value, env, "render").map(|v| v.to_json()).unwrap_or(serde_json::Value::Null),
+                        _ => self
+                            .const_value(&p.value, env, "render")
+                            .map(|v| v.to_json())
+                            .unwrap_or(serde_json::Value::Null),
                     };
                     props.push((p.name.name.clone(), v));
                 }
@@ -161,14 +180,18 @@ impl Planner<'_> {
             }
             OperatorKind::As(_) => Ok(t),
             OperatorKind::Invoke { function, args } => {
-                let Some(super::Binding::Function(f, fenv)) = env.get(&function.name).cloned() else {
+                let Some(super::Binding::Function(f, fenv)) = env.get(&function.name).cloned()
+                else {
                     return Err(QueryError::semantic(
                         format!("'{}' is not a function defined with let", function.name),
                         function.span,
                     ));
                 };
                 let Some(first) = f.params.first() else {
-                    return Err(QueryError::semantic("invoke needs a function whose first parameter is a table", function.span));
+                    return Err(QueryError::semantic(
+                        "invoke needs a function whose first parameter is a table",
+                        function.span,
+                    ));
                 };
                 let mut inner = fenv.clone();
                 inner.insert(first.name.name.clone(), super::Binding::Tabular(t));
@@ -179,7 +202,8 @@ impl Planner<'_> {
                     is_view: f.is_view,
                     span: f.span,
                 };
-                let mut env2 = self.bind_function_args(&rest, &inner, args, env, function.span, None)?;
+                let mut env2 =
+                    self.bind_function_args(&rest, &inner, args, env, function.span, None)?;
                 for l in &rest.lets {
                     self.bind_let(l, &mut env2)?;
                 }
@@ -189,11 +213,32 @@ impl Planner<'_> {
             OperatorKind::Lookup { right, on } => self.plan_join(t, op, right, on, env, true),
             OperatorKind::Union(legs) => self.plan_union(Some(t), op, legs, env),
             OperatorKind::MvExpand(items) => self.plan_mv_expand(t, op, items, env),
-            OperatorKind::Parse { source, pattern, filter } => self.plan_parse(t, op, source, pattern, *filter, env),
-            OperatorKind::Evaluate { plugin, args } => self.plan_evaluate(Some(t), plugin, args, env),
-            OperatorKind::MakeSeries { aggregates, on, from, to, step, by } => {
-                self.plan_make_series(t, op, aggregates, on, from.as_ref(), to.as_ref(), step, by, env)
+            OperatorKind::Parse {
+                source,
+                pattern,
+                filter,
+            } => self.plan_parse(t, op, source, pattern, *filter, env),
+            OperatorKind::Evaluate { plugin, args } => {
+                self.plan_evaluate(Some(t), plugin, args, env)
             }
+            OperatorKind::MakeSeries {
+                aggregates,
+                on,
+                from,
+                to,
+                step,
+                by,
+            } => self.plan_make_series(
+                t,
+                op,
+                aggregates,
+                on,
+                from.as_ref(),
+                to.as_ref(),
+                step,
+                by,
+                env,
+            ),
             OperatorKind::MvApply { items, on } => self.plan_mv_apply(t, op, items, on, env),
             OperatorKind::TopNested(_) => Err(QueryError::semantic(
                 "The top-nested operator is not supported yet",
@@ -203,7 +248,9 @@ impl Planner<'_> {
                 "The search operator is not supported after '|' yet",
                 op.keyword_span,
             )),
-            OperatorKind::Print(_) | OperatorKind::Range { .. } | OperatorKind::Datatable { .. } => Err(QueryError::semantic(
+            OperatorKind::Print(_)
+            | OperatorKind::Range { .. }
+            | OperatorKind::Datatable { .. } => Err(QueryError::semantic(
                 "This operator starts a query and cannot follow '|'",
                 op.keyword_span,
             )),
@@ -216,7 +263,9 @@ impl Planner<'_> {
 
     pub fn unknown_column(&self, op: &str, name: &str, span: Span, t: &Tabular) -> QueryError {
         let mut err = QueryError::semantic(
-            format!("'{op}' operator: Failed to resolve column or scalar expression named '{name}'"),
+            format!(
+                "'{op}' operator: Failed to resolve column or scalar expression named '{name}'"
+            ),
             span,
         );
         if let Some(s) = suggest(name, t.names()) {
@@ -225,10 +274,17 @@ impl Planner<'_> {
         err
     }
 
-    fn match_patterns(&self, t: &Tabular, pats: &[ast::ColumnPattern], _keep: bool) -> QResult<Vec<usize>> {
+    fn match_patterns(
+        &self,
+        t: &Tabular,
+        pats: &[ast::ColumnPattern],
+        _keep: bool,
+    ) -> QResult<Vec<usize>> {
         let mut out = Vec::new();
         for p in pats {
-            let matched: Vec<usize> = (0..t.cols.len()).filter(|i| glob_match(&p.pattern, &t.cols[*i].name)).collect();
+            let matched: Vec<usize> = (0..t.cols.len())
+                .filter(|i| glob_match(&p.pattern, &t.cols[*i].name))
+                .collect();
             if matched.is_empty() && !p.is_wildcard() {
                 return Err(self.unknown_column("project-away", &p.pattern, p.span, t));
             }
@@ -253,8 +309,13 @@ impl Planner<'_> {
         if windows.is_empty() {
             return Ok(t.clone());
         }
-        let exprs: Vec<Expr> = windows.iter().map(|(e, c)| e.clone().alias(c.name.clone())).collect();
-        let plan = LogicalPlanBuilder::from(t.plan.clone()).window(exprs)?.build()?;
+        let exprs: Vec<Expr> = windows
+            .iter()
+            .map(|(e, c)| e.clone().alias(c.name.clone()))
+            .collect();
+        let plan = LogicalPlanBuilder::from(t.plan.clone())
+            .window(exprs)?
+            .build()?;
         let mut cols = t.cols.clone();
         cols.extend(windows.into_iter().map(|(_, c)| c));
         Ok(Tabular {
@@ -276,7 +337,9 @@ impl Planner<'_> {
         }
         let n = t.cols.len();
         let base = self.with_windows(&t, windows)?;
-        let plan = LogicalPlanBuilder::from(base.plan.clone()).filter(b.expr)?.build()?;
+        let plan = LogicalPlanBuilder::from(base.plan.clone())
+            .filter(b.expr)?
+            .build()?;
         let filtered = base.with_plan(plan);
         if filtered.cols.len() == n {
             return Ok(filtered);
@@ -285,7 +348,13 @@ impl Planner<'_> {
         filtered.project(items)
     }
 
-    pub fn plan_extend(&self, mut t: Tabular, items: &[ast::NamedExpr], env: &Env, op: &'static str) -> QResult<Tabular> {
+    pub fn plan_extend(
+        &self,
+        mut t: Tabular,
+        items: &[ast::NamedExpr],
+        env: &Env,
+        op: &'static str,
+    ) -> QResult<Tabular> {
         for item in items {
             let mut cx = ExprCtx::new(Some(&t), env, op);
             let b = self.bind_scalar(&item.expr, &mut cx)?;
@@ -333,10 +402,21 @@ impl Planner<'_> {
         base.project(proj)
     }
 
-    fn plan_sort(&self, t: Tabular, keys: &[ast::SortKey], env: &Env, fetch: Option<usize>) -> QResult<Tabular> {
+    fn plan_sort(
+        &self,
+        t: Tabular,
+        keys: &[ast::SortKey],
+        env: &Env,
+        fetch: Option<usize>,
+    ) -> QResult<Tabular> {
         let mut sort = Vec::new();
         for k in keys {
-            let b = self.bind_scalar_in(&k.expr, env, Some(&t), if fetch.is_some() { "top" } else { "sort" })?;
+            let b = self.bind_scalar_in(
+                &k.expr,
+                env,
+                Some(&t),
+                if fetch.is_some() { "top" } else { "sort" },
+            )?;
             let desc = k.descending.unwrap_or(true);
             let nulls_first = k.nulls_first.unwrap_or(!desc);
             sort.push(SortExpr::new(b.expr, !desc, nulls_first));
@@ -375,7 +455,9 @@ impl Planner<'_> {
             crate::types::values_to_array(&kts, KqlType::String),
         ];
         let schema = std::sync::Arc::new(datafusion::arrow::datatypes::Schema::new(
-            cols.iter().map(|c| crate::types::kql_field(&c.name, c.ty)).collect::<Vec<_>>(),
+            cols.iter()
+                .map(|c| crate::types::kql_field(&c.name, c.ty))
+                .collect::<Vec<_>>(),
         ));
         let batch = datafusion::arrow::record_batch::RecordBatch::try_new(schema, arrays)
             .map_err(|e| QueryError::execution(e.to_string()))?;

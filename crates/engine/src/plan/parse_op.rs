@@ -72,7 +72,11 @@ impl Planner<'_> {
         let src = self.convert_bound(src, KqlType::String);
         let mut re = if kind == "regex" {
             let f: String = flags.chars().filter(|c| "imsU".contains(*c)).collect();
-            if f.is_empty() { String::new() } else { format!("(?{f})") }
+            if f.is_empty() {
+                String::new()
+            } else {
+                format!("(?{f})")
+            }
         } else {
             String::from("(?s)")
         };
@@ -89,7 +93,9 @@ impl Planner<'_> {
                         re.push_str(&regex::escape(s));
                     }
                 }
-                ParsePart::Wildcard => re.push_str(if last || kind == "regex" { ".*" } else { ".*?" }),
+                ParsePart::Wildcard => {
+                    re.push_str(if last || kind == "regex" { ".*" } else { ".*?" })
+                }
                 ParsePart::Column { name, ty } => {
                     let ty = ty.map(super::expr::type_of_name).unwrap_or(KqlType::String);
                     let next_is_literal = matches!(pattern.get(i + 1), Some(ParsePart::Literal(_)));
@@ -106,7 +112,10 @@ impl Planner<'_> {
             // A pattern ending in a literal must match through to the end of it only.
         }
         if regex::Regex::new(&re).is_err() {
-            return Err(QueryError::semantic(format!("invalid parse pattern (regex {re})"), op.keyword_span));
+            return Err(QueryError::semantic(
+                format!("invalid parse pattern (regex {re})"),
+                op.keyword_span,
+            ));
         }
         let mut typed: Vec<(super::expr::Bound, Col)> = Vec::new();
         for (g, c) in captures.iter().enumerate() {
@@ -127,14 +136,18 @@ impl Planner<'_> {
         let mut ok = self.value_call(
             "parse",
             ValueFnKind::Regex,
-            vec![src.clone(), super::expr::Bound::constant(kql_value::Value::String(re.clone()), KqlType::String)],
+            vec![
+                src.clone(),
+                super::expr::Bound::constant(kql_value::Value::String(re.clone()), KqlType::String),
+            ],
             KqlType::Bool,
             false,
         );
         if kind != "relaxed" {
             for (b, c) in &typed {
                 if c.ty != KqlType::String {
-                    let present = super::expr::Bound::column(b.expr.clone().is_not_null(), KqlType::Bool);
+                    let present =
+                        super::expr::Bound::column(b.expr.clone().is_not_null(), KqlType::Bool);
                     ok = self.bind_logical(ast::BinaryOp::And, ok, present);
                 }
             }
@@ -142,14 +155,20 @@ impl Planner<'_> {
         let mut proj: Vec<(Expr, Col)> = t.passthrough();
         for (b, c) in typed {
             let empty = super::expr::Bound::constant(kql_value::Value::Null, c.ty);
-            let v = if kind == "relaxed" { b } else { self.bind_case(vec![(ok.clone(), b)], empty) };
+            let v = if kind == "relaxed" {
+                b
+            } else {
+                self.bind_case(vec![(ok.clone(), b)], empty)
+            };
             match t.find(&c.name) {
                 Some(i) => proj[i] = (v.expr, c),
                 None => proj.push((v.expr, c)),
             }
         }
         let base = if filter {
-            let plan = LogicalPlanBuilder::from(t.plan.clone()).filter(ok.expr)?.build()?;
+            let plan = LogicalPlanBuilder::from(t.plan.clone())
+                .filter(ok.expr)?
+                .build()?;
             t.with_plan(plan)
         } else {
             t.clone()

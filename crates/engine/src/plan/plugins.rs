@@ -49,9 +49,18 @@ impl Planner<'_> {
         }
     }
 
-    fn plan_bag_unpack(&self, t: Tabular, plugin: &ast::Ident, args: &[ast::Arg], env: &Env) -> QResult<Tabular> {
+    fn plan_bag_unpack(
+        &self,
+        t: Tabular,
+        plugin: &ast::Ident,
+        args: &[ast::Arg],
+        env: &Env,
+    ) -> QResult<Tabular> {
         let Some(first) = args.first() else {
-            return Err(QueryError::semantic("bag_unpack needs the dynamic column to unpack", plugin.span));
+            return Err(QueryError::semantic(
+                "bag_unpack needs the dynamic column to unpack",
+                plugin.span,
+            ));
         };
         let bag = self.bind_scalar_in(&first.value, env, Some(&t), "evaluate")?;
         let bag = self.convert_bound(bag, KqlType::Dynamic);
@@ -64,7 +73,10 @@ impl Planner<'_> {
                 Some("columnsConflict") => conflict = v.to_kql_string(),
                 Some("ignoredProperties") => {
                     if let Value::Dynamic(serde_json::Value::Array(a)) = v {
-                        ignored = a.iter().filter_map(|x| x.as_str().map(String::from)).collect();
+                        ignored = a
+                            .iter()
+                            .filter_map(|x| x.as_str().map(String::from))
+                            .collect();
                     }
                 }
                 Some("OutputColumnPrefix") | None if i == 1 => prefix = v.to_kql_string(),
@@ -76,7 +88,8 @@ impl Planner<'_> {
             .project(vec![bag.expr.clone()])?
             .build()?;
         let mut keys: Vec<String> = Vec::new();
-        let mut samples: std::collections::HashMap<String, Vec<serde_json::Value>> = Default::default();
+        let mut samples: std::collections::HashMap<String, Vec<serde_json::Value>> =
+            Default::default();
         for b in self.execute_now(&plan)? {
             for v in array_to_values(b.column(0), KqlType::Dynamic)? {
                 if let Value::Dynamic(serde_json::Value::Object(m)) = v {
@@ -111,7 +124,10 @@ impl Planner<'_> {
             let get = self.value_call(
                 "bag_unpack",
                 ValueFnKind::Member,
-                vec![bag.clone(), super::expr::Bound::constant(Value::String(k.clone()), KqlType::String)],
+                vec![
+                    bag.clone(),
+                    super::expr::Bound::constant(Value::String(k.clone()), KqlType::String),
+                ],
                 KqlType::Dynamic,
                 false,
             );

@@ -18,8 +18,15 @@ impl Planner<'_> {
     pub fn plan_source(&self, op: &ast::Operator, env: &Env) -> QResult<Tabular> {
         match &op.kind {
             OperatorKind::Print(items) => self.plan_print(items, env),
-            OperatorKind::Range { column, from, to, step } => self.plan_range(column, from, to, step, env),
-            OperatorKind::Datatable { columns, values } => self.plan_datatable(op, columns, values, env),
+            OperatorKind::Range {
+                column,
+                from,
+                to,
+                step,
+            } => self.plan_range(column, from, to, step, env),
+            OperatorKind::Datatable { columns, values } => {
+                self.plan_datatable(op, columns, values, env)
+            }
             OperatorKind::Union(legs) => self.plan_union(None, op, legs, env),
             OperatorKind::Evaluate { plugin, args } => self.plan_evaluate(None, plugin, args, env),
             _ => Err(QueryError::semantic(
@@ -71,11 +78,17 @@ impl Planner<'_> {
         let start = f.convert(ty);
         let stop = t.convert(ty);
         if start.is_null() || stop.is_null() || s.is_null() {
-            return Err(QueryError::semantic("range: from, to and step must be non-null constants", column.span));
+            return Err(QueryError::semantic(
+                "range: from, to and step must be non-null constants",
+                column.span,
+            ));
         }
         let step_positive = s.as_f64().map(|x| x > 0.0);
         if step_positive.is_none() || s.as_f64() == Some(0.0) {
-            return Err(QueryError::semantic("range: the step must be a non-zero constant", step.span));
+            return Err(QueryError::semantic(
+                "range: the step must be a non-zero constant",
+                step.span,
+            ));
         }
         let up = step_positive == Some(true);
         let mut cur = start;
@@ -103,8 +116,11 @@ impl Planner<'_> {
             cur = next;
         }
         let col = Col::new(column.name.clone(), ty);
-        let schema = std::sync::Arc::new(datafusion::arrow::datatypes::Schema::new(vec![crate::types::kql_field(&col.name, ty)]));
-        let batch = RecordBatch::try_new(schema, vec![values_to_array(&values, ty)]).map_err(|e| QueryError::execution(e.to_string()))?;
+        let schema = std::sync::Arc::new(datafusion::arrow::datatypes::Schema::new(vec![
+            crate::types::kql_field(&col.name, ty),
+        ]));
+        let batch = RecordBatch::try_new(schema, vec![values_to_array(&values, ty)])
+            .map_err(|e| QueryError::execution(e.to_string()))?;
         self.memory_table(vec![col], vec![batch])
     }
 
@@ -116,7 +132,10 @@ impl Planner<'_> {
         env: &Env,
     ) -> QResult<Tabular> {
         if columns.is_empty() {
-            return Err(QueryError::semantic("datatable needs at least one column", op.keyword_span));
+            return Err(QueryError::semantic(
+                "datatable needs at least one column",
+                op.keyword_span,
+            ));
         }
         if values.len() % columns.len() != 0 {
             return Err(QueryError::semantic(
@@ -143,9 +162,12 @@ impl Planner<'_> {
             .map(|(c, vals)| values_to_array(vals, c.ty))
             .collect();
         let schema = std::sync::Arc::new(datafusion::arrow::datatypes::Schema::new(
-            cols.iter().map(|c| crate::types::kql_field(&c.name, c.ty)).collect::<Vec<_>>(),
+            cols.iter()
+                .map(|c| crate::types::kql_field(&c.name, c.ty))
+                .collect::<Vec<_>>(),
         ));
-        let batch = RecordBatch::try_new(schema, arrays).map_err(|e| QueryError::execution(e.to_string()))?;
+        let batch = RecordBatch::try_new(schema, arrays)
+            .map_err(|e| QueryError::execution(e.to_string()))?;
         self.memory_table(cols, vec![batch])
     }
 
@@ -167,7 +189,13 @@ impl Planner<'_> {
         let mut inner_kind = false;
         for o in &op.options {
             match o.name.name.as_str() {
-                "isfuzzy" => isfuzzy = self.const_value(&o.value, env, "union").ok().and_then(|v| v.as_bool()).unwrap_or(false),
+                "isfuzzy" => {
+                    isfuzzy = self
+                        .const_value(&o.value, env, "union")
+                        .ok()
+                        .and_then(|v| v.as_bool())
+                        .unwrap_or(false)
+                }
                 "withsource" => {
                     withsource = Some(match &o.value.kind {
                         ast::ExprKind::Name(id) => id.name.clone(),
@@ -175,7 +203,8 @@ impl Planner<'_> {
                     })
                 }
                 "kind" => {
-                    inner_kind = matches!(&o.value.kind, ast::ExprKind::Name(id) if id.name == "inner");
+                    inner_kind =
+                        matches!(&o.value.kind, ast::ExprKind::Name(id) if id.name == "inner");
                 }
                 _ => {}
             }
@@ -191,8 +220,17 @@ impl Planner<'_> {
                         .collect();
                     let_names.sort();
                     for name in let_names {
-                        let ident = ast::Ident { name: name.clone(), span: id.span };
-                        if self.is_tabular(&ast::Expr { kind: ast::ExprKind::Name(ident.clone()), span: id.span }, env) {
+                        let ident = ast::Ident {
+                            name: name.clone(),
+                            span: id.span,
+                        };
+                        if self.is_tabular(
+                            &ast::Expr {
+                                kind: ast::ExprKind::Name(ident.clone()),
+                                span: id.span,
+                            },
+                            env,
+                        ) {
                             tabs.push((name, self.resolve_table(&ident, env)?));
                         }
                     }
@@ -217,7 +255,10 @@ impl Planner<'_> {
             }
         }
         if tabs.is_empty() {
-            return Err(QueryError::semantic("union has no tables to combine", op.keyword_span));
+            return Err(QueryError::semantic(
+                "union has no tables to combine",
+                op.keyword_span,
+            ));
         }
         // Output columns: name → types seen, in first-seen order.
         let mut names: Vec<String> = Vec::new();
@@ -256,7 +297,10 @@ impl Planner<'_> {
             out_cols[i].1 = n;
         }
         if inner_kind {
-            out_cols.retain(|(src, _, ty)| tabs.iter().all(|(_, t)| t.cols.iter().any(|c| &c.name == src && c.ty == *ty)));
+            out_cols.retain(|(src, _, ty)| {
+                tabs.iter()
+                    .all(|(_, t)| t.cols.iter().any(|c| &c.name == src && c.ty == *ty))
+            });
         }
         let mut plans = Vec::new();
         for (leg_name, t) in &tabs {

@@ -16,7 +16,8 @@ use kql_value::KqlType;
 pub(crate) fn key_name(e: &ast::Expr) -> Option<String> {
     match &e.kind {
         ast::ExprKind::Call { name, args }
-            if matches!(name.name.as_str(), "bin" | "floor" | "bin_at" | "bin_auto") && !args.is_empty() =>
+            if matches!(name.name.as_str(), "bin" | "floor" | "bin_at" | "bin_auto")
+                && !args.is_empty() =>
         {
             simple_name(&args[0].value)
         }
@@ -69,7 +70,17 @@ impl Planner<'_> {
         for a in aggregates {
             if let ast::ExprKind::Call { name, args } = &a.expr.kind {
                 if matches!(name.name.as_str(), "arg_max" | "arg_min") {
-                    self.plan_arg_extreme(&t, env, name, args, &a.names, &taken.clone(), &mut items, &mut finals, &mut taken)?;
+                    self.plan_arg_extreme(
+                        &t,
+                        env,
+                        name,
+                        args,
+                        &a.names,
+                        &taken.clone(),
+                        &mut items,
+                        &mut finals,
+                        &mut taken,
+                    )?;
                     continue;
                 }
             }
@@ -79,7 +90,9 @@ impl Planner<'_> {
             let name = match a.names.first() {
                 Some(n) => n.name.clone(),
                 None => match &a.expr.kind {
-                    ast::ExprKind::Call { name, args } if super::aggregates::is_aggregate(&name.name) => {
+                    ast::ExprKind::Call { name, args }
+                        if super::aggregates::is_aggregate(&name.name) =>
+                    {
                         default_name(&name.name, args)
                     }
                     _ => column_n(&taken),
@@ -95,13 +108,21 @@ impl Planner<'_> {
             taken.push(name.clone());
             finals.push((b.expr, Col::new(name, b.ty)));
         }
-        let aggr_exprs: Vec<Expr> = items.iter().map(|i| i.expr.clone().alias(i.name.clone())).collect();
+        let aggr_exprs: Vec<Expr> = items
+            .iter()
+            .map(|i| i.expr.clone().alias(i.name.clone()))
+            .collect();
         let plan = LogicalPlanBuilder::from(t.plan.clone())
             .aggregate(group_exprs, aggr_exprs)?
             .build()?;
         let mut projection: Vec<(Expr, Col)> = out_cols
             .iter()
-            .map(|c| (Expr::Column(Column::new_unqualified(c.name.clone())), c.clone()))
+            .map(|c| {
+                (
+                    Expr::Column(Column::new_unqualified(c.name.clone())),
+                    c.clone(),
+                )
+            })
             .collect();
         projection.extend(finals);
         let grouped = Tabular {
@@ -128,15 +149,17 @@ impl Planner<'_> {
         let is_max = name.name == "arg_max";
         let Some(first) = args.first() else {
             return Err(QueryError::semantic(
-                format!("{}() expects the expression to maximize and the columns to return", name.name),
+                format!(
+                    "{}() expects the expression to maximize and the columns to return",
+                    name.name
+                ),
                 name.span,
             ));
         };
         let target = self.bind_scalar_in(&first.value, env, Some(t), "summarize")?;
         let mut outputs: Vec<(String, Expr, KqlType)> = Vec::new();
-        let target_name = simple_name(&first.value).unwrap_or_else(|| {
-            format!("{}_", if is_max { "max" } else { "min" })
-        });
+        let target_name = simple_name(&first.value)
+            .unwrap_or_else(|| format!("{}_", if is_max { "max" } else { "min" }));
         outputs.push((target_name.clone(), target.expr.clone(), target.ty));
         for a in &args[1..] {
             if matches!(a.value.kind, ast::ExprKind::Star) {
@@ -160,13 +183,23 @@ impl Planner<'_> {
             let final_name = names.get(i).map(|id| id.name.clone()).unwrap_or(n);
             let internal = self.internal_name();
             let ae = if i == 0 {
-                if is_max { agg::max(e) } else { agg::min(e) }
+                if is_max {
+                    agg::max(e)
+                } else {
+                    agg::min(e)
+                }
             } else {
                 agg::first_value(e, vec![order.clone()])
             };
-            items.push(AggItem { expr: ae, name: internal.clone() });
+            items.push(AggItem {
+                expr: ae,
+                name: internal.clone(),
+            });
             taken.push(final_name.clone());
-            finals.push((Expr::Column(Column::new_unqualified(internal)), Col::new(final_name, ty)));
+            finals.push((
+                Expr::Column(Column::new_unqualified(internal)),
+                Col::new(final_name, ty),
+            ));
         }
         Ok(())
     }

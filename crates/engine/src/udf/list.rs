@@ -13,7 +13,11 @@ use kql_value::{compare_for_sort, KqlType, Value};
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ListFinish {
     /// A dynamic array of the elements (nulls dropped unless `keep_nulls`), at most `limit`.
-    List { keep_nulls: bool, limit: Option<u64>, distinct: bool },
+    List {
+        keep_nulls: bool,
+        limit: Option<u64>,
+        distinct: bool,
+    },
     /// Property bags merged into one (first value of a key wins).
     Bag { limit: Option<u64> },
     /// Nearest-rank percentile(s) in percent (as bits of f64 for Eq/Hash).
@@ -57,7 +61,9 @@ impl ListFunction {
                     items
                         .into_iter()
                         .flat_map(|v| match v {
-                            Value::Dynamic(serde_json::Value::Array(a)) => a.into_iter().map(Value::Dynamic).collect(),
+                            Value::Dynamic(serde_json::Value::Array(a)) => {
+                                a.into_iter().map(Value::Dynamic).collect()
+                            }
                             other => vec![other],
                         })
                         .collect()
@@ -97,11 +103,14 @@ impl ListFunction {
                 nearest_rank(items, f64::from_bits(*percent_bits))
             }
             ListFinish::Series { count, default } => {
-                let default: serde_json::Value = serde_json::from_str(default).unwrap_or(serde_json::Value::Null);
+                let default: serde_json::Value =
+                    serde_json::from_str(default).unwrap_or(serde_json::Value::Null);
                 let mut out = vec![default; *count];
                 for v in items {
                     if let Value::Dynamic(serde_json::Value::Array(pair)) = v {
-                        if let (Some(i), Some(x)) = (pair.first().and_then(|i| i.as_i64()), pair.get(1)) {
+                        if let (Some(i), Some(x)) =
+                            (pair.first().and_then(|i| i.as_i64()), pair.get(1))
+                        {
                             if i >= 0 && (i as usize) < *count && !x.is_null() {
                                 out[i as usize] = x.clone();
                             }

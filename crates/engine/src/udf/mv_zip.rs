@@ -34,7 +34,9 @@ impl MvZip {
     }
 
     fn items(&self, text: Option<&str>) -> Vec<Json> {
-        let Some(t) = text else { return vec![Json::Null] };
+        let Some(t) = text else {
+            return vec![Json::Null];
+        };
         let j: Json = serde_json::from_str(t).unwrap_or_else(|_| Json::String(t.to_string()));
         match j {
             Json::Array(a) => a,
@@ -63,7 +65,10 @@ impl ScalarUDFImpl for MvZip {
         &self.signature
     }
     fn return_type(&self, _: &[DataType]) -> Result<DataType> {
-        Ok(DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true))))
+        Ok(DataType::List(Arc::new(Field::new_list_field(
+            DataType::Utf8,
+            true,
+        ))))
     }
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let n = args.number_rows;

@@ -23,14 +23,25 @@ pub enum ValueFnKind {
     Arith(Arith),
     Cmp(Cmp),
     /// `=~` (false) / `!~` (true)
-    EqCi { negated: bool },
-    Str { kind: StrKind, case_sensitive: bool, negated: bool },
+    EqCi {
+        negated: bool,
+    },
+    Str {
+        kind: StrKind,
+        case_sensitive: bool,
+        negated: bool,
+    },
     /// `matches regex`
     Regex,
     /// `in~` / `!in~` / `in` / `!in`: first arg is the value, the rest the list.
-    In { case_insensitive: bool, negated: bool },
+    In {
+        case_insensitive: bool,
+        negated: bool,
+    },
     /// `has_any` / `has_all`: first arg the text, the rest terms.
-    HasAnyAll { all: bool },
+    HasAnyAll {
+        all: bool,
+    },
     /// `d.key` / `d[index]` on a dynamic value: args (base, key).
     Member,
     /// Logical `not` of a possibly-null value (Kusto's `not()`).
@@ -38,7 +49,10 @@ pub enum ValueFnKind {
     /// `tolong()`, `tostring()`, ... and implicit conversions: bad input → null.
     Convert(KqlType),
     /// Capture group `group` of `pattern` in the text (null when it does not match).
-    RegexCapture { pattern: String, group: usize },
+    RegexCapture {
+        pattern: String,
+        group: usize,
+    },
 }
 
 /// Evaluates `kind` on one row of values (also used to fold constants at bind time).

@@ -17,7 +17,10 @@ const NOW: i64 = 1_700_000_000_000_000_000;
 
 fn corpus_dir() -> Option<PathBuf> {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for up in [here.join("../../../shared/kql-conformance"), here.join("../../shared/kql-conformance")] {
+    for up in [
+        here.join("../../../shared/kql-conformance"),
+        here.join("../../shared/kql-conformance"),
+    ] {
         if up.is_dir() {
             return Some(up);
         }
@@ -113,14 +116,22 @@ fn reals_equal(a: f64, b: f64) -> bool {
 
 fn dynamic_equal(a: &Json, b: &Json) -> bool {
     match (a, b) {
-        (Json::Number(x), Json::Number(y)) => reals_equal(x.as_f64().unwrap_or(f64::NAN), y.as_f64().unwrap_or(f64::NAN)),
-        (Json::Array(x), Json::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| dynamic_equal(p, q)),
+        (Json::Number(x), Json::Number(y)) => reals_equal(
+            x.as_f64().unwrap_or(f64::NAN),
+            y.as_f64().unwrap_or(f64::NAN),
+        ),
+        (Json::Array(x), Json::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| dynamic_equal(p, q))
+        }
         (Json::Object(x), Json::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| dynamic_equal(v, w)))
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| dynamic_equal(v, w)))
         }
         // Datetimes inside dynamic: compare as instants when both parse.
         (Json::String(x), Json::String(y)) => {
-            x == y || matches!((parse_instant(x), parse_instant(y)), (Some(p), Some(q)) if p == q && x.contains('T') && y.contains('T'))
+            x == y
+                || matches!((parse_instant(x), parse_instant(y)), (Some(p), Some(q)) if p == q && x.contains('T') && y.contains('T'))
         }
         _ => a == b,
     }
@@ -131,11 +142,17 @@ fn cell_equal(ty: &str, exp: &Json, got: &Json) -> bool {
         return exp.is_null() && got.is_null();
     }
     match ty {
-        "datetime" => match (exp.as_str().and_then(parse_instant), got.as_str().and_then(parse_instant)) {
+        "datetime" => match (
+            exp.as_str().and_then(parse_instant),
+            got.as_str().and_then(parse_instant),
+        ) {
             (Some(a), Some(b)) => a == b,
             _ => exp == got,
         },
-        "timespan" => match (exp.as_str().and_then(parse_ticks_timespan), got.as_str().and_then(parse_ticks_timespan)) {
+        "timespan" => match (
+            exp.as_str().and_then(parse_ticks_timespan),
+            got.as_str().and_then(parse_ticks_timespan),
+        ) {
             (Some(a), Some(b)) => a == b,
             _ => exp == got,
         },
@@ -151,12 +168,19 @@ fn cell_equal(ty: &str, exp: &Json, got: &Json) -> bool {
 
 fn rows_equal(types: &[String], exp: &[Json], got: &[Json]) -> bool {
     exp.len() == got.len()
-        && exp.iter().zip(got).all(|(e, g)| match (e.as_array(), g.as_array()) {
-            (Some(e), Some(g)) => {
-                e.len() == g.len() && e.iter().zip(g).zip(types).all(|((a, b), t)| cell_equal(t, a, b))
-            }
-            _ => false,
-        })
+        && exp
+            .iter()
+            .zip(got)
+            .all(|(e, g)| match (e.as_array(), g.as_array()) {
+                (Some(e), Some(g)) => {
+                    e.len() == g.len()
+                        && e.iter()
+                            .zip(g)
+                            .zip(types)
+                            .all(|((a, b), t)| cell_equal(t, a, b))
+                }
+                _ => false,
+            })
 }
 
 fn compare(expected: &Json, got: &Json) -> Result<(), String> {
@@ -164,7 +188,12 @@ fn compare(expected: &Json, got: &Json) -> Result<(), String> {
         .as_array()
         .map(|a| {
             a.iter()
-                .map(|c| (c[0].as_str().unwrap_or("").to_string(), c[1].as_str().unwrap_or("").to_string()))
+                .map(|c| {
+                    (
+                        c[0].as_str().unwrap_or("").to_string(),
+                        c[1].as_str().unwrap_or("").to_string(),
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -172,7 +201,12 @@ fn compare(expected: &Json, got: &Json) -> Result<(), String> {
         .as_array()
         .map(|a| {
             a.iter()
-                .map(|c| (c["name"].as_str().unwrap_or("").to_string(), c["type"].as_str().unwrap_or("").to_string()))
+                .map(|c| {
+                    (
+                        c["name"].as_str().unwrap_or("").to_string(),
+                        c["type"].as_str().unwrap_or("").to_string(),
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -183,7 +217,11 @@ fn compare(expected: &Json, got: &Json) -> Result<(), String> {
     let exp_rows = expected["rows"].as_array().cloned().unwrap_or_default();
     let got_rows = got["rows"].as_array().cloned().unwrap_or_default();
     if exp_rows.len() != got_rows.len() {
-        return Err(format!("row count: expected {}, got {}", exp_rows.len(), got_rows.len()));
+        return Err(format!(
+            "row count: expected {}, got {}",
+            exp_rows.len(),
+            got_rows.len()
+        ));
     }
     let ordered = expected["ordered"].as_bool().unwrap_or(false);
     if ordered {
@@ -195,7 +233,14 @@ fn compare(expected: &Json, got: &Json) -> Result<(), String> {
         let mut used = vec![false; got_rows.len()];
         let mut all = true;
         for e in &exp_rows {
-            let hit = (0..got_rows.len()).find(|&i| !used[i] && rows_equal(&types, std::slice::from_ref(e), std::slice::from_ref(&got_rows[i])));
+            let hit = (0..got_rows.len()).find(|&i| {
+                !used[i]
+                    && rows_equal(
+                        &types,
+                        std::slice::from_ref(e),
+                        std::slice::from_ref(&got_rows[i]),
+                    )
+            });
             match hit {
                 Some(i) => used[i] = true,
                 None => {
@@ -220,10 +265,21 @@ fn compare(expected: &Json, got: &Json) -> Result<(), String> {
 /// A short cause for grouping failures in the report.
 fn cause(msg: &str) -> String {
     let m = msg.trim();
-    for key in ["Unknown function: '", "The aggregation function '", "The '", "The function '", "columns: ", "row count", "values differ"] {
+    for key in [
+        "Unknown function: '",
+        "The aggregation function '",
+        "The '",
+        "The function '",
+        "columns: ",
+        "row count",
+        "values differ",
+    ] {
         if let Some(pos) = m.find(key) {
             let rest = &m[pos..];
-            let end = rest[key.len()..].find(['\'', ' ', ',']).map(|i| i + key.len() + 1).unwrap_or(rest.len().min(60));
+            let end = rest[key.len()..]
+                .find(['\'', ' ', ','])
+                .map(|i| i + key.len() + 1)
+                .unwrap_or(rest.len().min(60));
             return rest[..end.min(rest.len())].to_string();
         }
     }
@@ -238,7 +294,10 @@ fn run_case(engine: &Engine, rt: &tokio::runtime::Runtime, query: &str) -> Resul
         Ok(Err(e)) => Err(format!("error: {}", e.message)),
         Err(p) => Err(format!(
             "PANIC: {}",
-            p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default()
+            p.downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default()
         )),
     }
 }
@@ -249,7 +308,11 @@ fn conformance_corpus() {
         eprintln!("conformance corpus not found beside the repository; skipping");
         return;
     };
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -315,7 +378,10 @@ fn conformance_corpus() {
     for (c, cases) in &groups {
         report += &format!("## {} — {} case(s)\n", c, cases.len());
         for (id, msg) in cases.iter() {
-            report += &format!("- `{id}`: {}\n", msg.chars().take(300).collect::<String>().replace('\n', " "));
+            report += &format!(
+                "- `{id}`: {}\n",
+                msg.chars().take(300).collect::<String>().replace('\n', " ")
+            );
         }
         report.push('\n');
     }

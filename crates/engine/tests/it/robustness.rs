@@ -8,7 +8,8 @@ use std::sync::OnceLock;
 fn corpus() -> &'static Vec<String> {
     static C: OnceLock<Vec<String>> = OnceLock::new();
     C.get_or_init(|| {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/kql-conformance");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/kql-conformance");
         let mut out = Vec::new();
         if let Ok(rd) = std::fs::read_dir(dir) {
             for e in rd.flatten() {
@@ -23,7 +24,10 @@ fn corpus() -> &'static Vec<String> {
         }
         out.sort();
         if out.is_empty() {
-            out.push("UrlClickEvents | where Url has 'x' | summarize count() by bin(Timestamp, 1h)".into());
+            out.push(
+                "UrlClickEvents | where Url has 'x' | summarize count() by bin(Timestamp, 1h)"
+                    .into(),
+            );
         }
         out
     })
@@ -41,7 +45,28 @@ fn plans_without_panic(q: &str) {
     assert!(r.is_ok(), "planning panicked on {q:?}");
 }
 
-const NOISE: &[&str] = &["|", "(", ")", "[", "]", "\"", "'", ",", "==", " by ", " on ", "dynamic(", "*", "-", ";", "let x = ", "datetime(", "1d", "$left.", "toscalar("];
+const NOISE: &[&str] = &[
+    "|",
+    "(",
+    ")",
+    "[",
+    "]",
+    "\"",
+    "'",
+    ",",
+    "==",
+    " by ",
+    " on ",
+    "dynamic(",
+    "*",
+    "-",
+    ";",
+    "let x = ",
+    "datetime(",
+    "1d",
+    "$left.",
+    "toscalar(",
+];
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]

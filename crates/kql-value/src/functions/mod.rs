@@ -49,7 +49,9 @@ pub struct ScalarFunction {
 
 impl std::fmt::Debug for ScalarFunction {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ScalarFunction").field("name", &self.name).finish()
+        f.debug_struct("ScalarFunction")
+            .field("name", &self.name)
+            .finish()
     }
 }
 
@@ -64,8 +66,8 @@ fn modules() -> impl Iterator<Item = &'static ScalarFunction> {
         series::FUNCTIONS,
         strings::FUNCTIONS,
     ]
-        .into_iter()
-        .flat_map(|m| m.iter())
+    .into_iter()
+    .flat_map(|m| m.iter())
 }
 
 fn registry() -> &'static HashMap<&'static str, &'static ScalarFunction> {
