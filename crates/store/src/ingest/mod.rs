@@ -1,0 +1,1 @@
+//! Ingest decoders (being written).

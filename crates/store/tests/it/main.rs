@@ -1,0 +1,1 @@
+//! The store's one integration-test binary.
