@@ -10,6 +10,7 @@ mod expr;
 mod functions;
 mod join;
 mod make_series;
+mod multi_column;
 mod mv_apply;
 mod mv_expand;
 mod operators;

@@ -359,9 +359,22 @@ impl Planner<'_> {
             let mut cx = ExprCtx::new(Some(&t), env, op);
             let b = self.bind_scalar(&item.expr, &mut cx)?;
             let windows = std::mem::take(&mut cx.windows);
+            if let Some(cols) = self.multi_columns(item, &b) {
+                let base = self.with_windows(&t, windows)?;
+                let n = t.cols.len();
+                let mut proj: Vec<(Expr, Col)> = base.passthrough().into_iter().take(n).collect();
+                for (e, c) in cols {
+                    match t.find(&c.name) {
+                        Some(i) => proj[i] = (e, c),
+                        None => proj.push((e, c)),
+                    }
+                }
+                t = base.project(proj)?;
+                continue;
+            }
             if item.names.len() > 1 {
                 return Err(QueryError::semantic(
-                    "Assigning several columns from one expression is not supported for this function",
+                    "Assigning several columns from one expression needs a function that returns several columns (such as series_decompose_anomalies)",
                     item.span,
                 ));
             }
@@ -391,6 +404,11 @@ impl Planner<'_> {
             let mut cx = ExprCtx::new(Some(&t), env, "project");
             let b = self.bind_scalar(&item.expr, &mut cx)?;
             windows.extend(std::mem::take(&mut cx.windows));
+            if let Some(cols) = self.multi_columns(item, &b) {
+                taken.extend(cols.iter().map(|(_, c)| c.name.clone()));
+                proj.extend(cols);
+                continue;
+            }
             let name = match item.names.first() {
                 Some(n) => n.name.clone(),
                 None => simple_name(&item.expr).unwrap_or_else(|| column_n(&taken)),

@@ -41,6 +41,10 @@ impl Planner<'_> {
         for (i, item) in items.iter().enumerate() {
             let mut cx = ExprCtx::new(None, env, "print");
             let b = self.bind_scalar(&item.expr, &mut cx)?;
+            if let Some(cols) = self.multi_columns(item, &b) {
+                proj.extend(cols);
+                continue;
+            }
             let name = match item.names.first() {
                 Some(n) => n.name.clone(),
                 None => format!("print_{i}"),
