@@ -231,6 +231,7 @@ impl TableSource for EngineTables<'_> {
             plan,
             cols,
             serialized: false,
+            name: None,
         };
         // Unqualify the columns so later operators see plain KQL names.
         let items: Vec<(Expr, Col)> = t.passthrough();

@@ -119,6 +119,7 @@ impl Planner<'_> {
             plan,
             cols: vec![],
             serialized: false,
+            name: None,
         };
         let mut proj: Vec<(Expr, Col)> = Vec::new();
         let left_out = !matches!(join_type, JoinType::RightSemi | JoinType::RightAnti);

@@ -199,6 +199,7 @@ impl Planner<'_> {
             plan,
             cols: vec![],
             serialized: false,
+            name: None,
         };
         let mut proj: Vec<(Expr, Col)> = out_cols
             .iter()

@@ -16,6 +16,7 @@ mod mv_expand;
 mod operators;
 mod parse_op;
 mod plugins;
+mod search;
 mod sources;
 mod summarize;
 
@@ -57,6 +58,8 @@ pub struct Tabular {
     /// Whether row order is meaningful (after sort/top/serialize/range), which window
     /// functions such as `prev()` and `row_number()` require.
     pub serialized: bool,
+    /// The name given by `as` (what `union withsource=` reports for this leg).
+    pub name: Option<String>,
 }
 
 impl Tabular {
@@ -96,6 +99,7 @@ impl Tabular {
             plan,
             cols: items.into_iter().map(|(_, c)| c).collect(),
             serialized: self.serialized,
+            name: self.name.clone(),
         })
     }
 
@@ -111,6 +115,7 @@ impl Tabular {
             plan,
             cols: self.cols.clone(),
             serialized: self.serialized,
+            name: self.name.clone(),
         }
     }
 }
@@ -555,6 +560,7 @@ impl Planner<'_> {
             plan,
             cols,
             serialized: true,
+            name: None,
         })
     }
 }

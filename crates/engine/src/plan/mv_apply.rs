@@ -77,6 +77,7 @@ impl Planner<'_> {
             plan,
             cols: vec![],
             serialized: true,
+            name: None,
         };
         let mut proj: Vec<(Expr, Col)> = Vec::new();
         for c in &t.cols {

@@ -152,6 +152,7 @@ impl Planner<'_> {
                     plan,
                     cols: vec![Col::new("Count", KqlType::Long)],
                     serialized: true,
+                    name: None,
                 })
             }
             OperatorKind::Serialize(items) => {
@@ -178,7 +179,11 @@ impl Planner<'_> {
                 });
                 Ok(t)
             }
-            OperatorKind::As(_) => Ok(t),
+            OperatorKind::As(id) => {
+                let mut t = t;
+                t.name = Some(id.name.clone());
+                Ok(t)
+            }
             OperatorKind::Invoke { function, args } => {
                 let Some(super::Binding::Function(f, fenv)) = env.get(&function.name).cloned()
                 else {
@@ -244,10 +249,9 @@ impl Planner<'_> {
                 "The top-nested operator is not supported yet",
                 op.keyword_span,
             )),
-            OperatorKind::Search { .. } => Err(QueryError::semantic(
-                "The search operator is not supported after '|' yet",
-                op.keyword_span,
-            )),
+            OperatorKind::Search { tables, predicate } => {
+                self.plan_search(Some(t), op, tables, predicate, env)
+            }
             OperatorKind::Print(_)
             | OperatorKind::Range { .. }
             | OperatorKind::Datatable { .. } => Err(QueryError::semantic(
@@ -322,6 +326,7 @@ impl Planner<'_> {
             plan,
             cols,
             serialized: t.serialized,
+            name: t.name.clone(),
         })
     }
 

@@ -42,6 +42,7 @@ impl Planner<'_> {
     ) -> QResult<Tabular> {
         match (plugin.name.as_str(), input) {
             ("bag_unpack", Some(t)) => self.plan_bag_unpack(t, plugin, args, env),
+            ("pivot", Some(t)) => self.plan_pivot(t, plugin, args, env),
             (name, _) => Err(QueryError::semantic(
                 format!("The '{name}' plugin is not supported"),
                 plugin.span,
@@ -147,5 +148,173 @@ impl Planner<'_> {
             }
         }
         t.project(proj)
+    }
+
+    /// `evaluate pivot(Col[, agg(x)][, key, ...])`: one column per distinct value of
+    /// `Col`, holding the aggregate of that value's rows, grouped by the other columns.
+    fn plan_pivot(
+        &self,
+        t: Tabular,
+        plugin: &ast::Ident,
+        args: &[ast::Arg],
+        env: &Env,
+    ) -> QResult<Tabular> {
+        let Some(first) = args.first() else {
+            return Err(QueryError::semantic(
+                "pivot needs the column whose values become columns",
+                plugin.span,
+            ));
+        };
+        let ast::ExprKind::Name(pivot_col) = &first.value.kind else {
+            return Err(QueryError::semantic(
+                "pivot's first argument must be a column name",
+                first.value.span,
+            ));
+        };
+        let Some(pi) = t.find(&pivot_col.name) else {
+            return Err(self.unknown_column("evaluate", &pivot_col.name, pivot_col.span, &t));
+        };
+        let span = plugin.span;
+        let (agg, keys_from) = match args.get(1).map(|a| &a.value.kind) {
+            Some(ast::ExprKind::Call { name, .. })
+                if super::aggregates::is_aggregate(&name.name) =>
+            {
+                (Some(&args[1].value), 2)
+            }
+            _ => (None, 1),
+        };
+        // Columns the aggregate reads are not grouping keys.
+        let mut agg_cols: Vec<String> = Vec::new();
+        if let Some(ast::Expr {
+            kind: ast::ExprKind::Call { args: a, .. },
+            ..
+        }) = agg
+        {
+            for x in a {
+                if let Some(n) = super::aggregates::simple_name(&x.value) {
+                    agg_cols.push(n);
+                }
+            }
+        }
+        let keys: Vec<ast::NamedExpr> = if args.len() > keys_from {
+            args[keys_from..]
+                .iter()
+                .map(|a| ast::NamedExpr {
+                    names: vec![],
+                    expr: a.value.clone(),
+                    span: a.value.span,
+                })
+                .collect()
+        } else {
+            t.cols
+                .iter()
+                .enumerate()
+                .filter(|(i, c)| *i != pi && !agg_cols.contains(&c.name))
+                .map(|(_, c)| name_expr(&c.name, span))
+                .collect()
+        };
+        // The distinct values, as text, in order.
+        let text = self.convert_bound(
+            super::expr::Bound::column(t.col_expr(pi), t.cols[pi].ty),
+            KqlType::String,
+        );
+        let plan = datafusion::logical_expr::LogicalPlanBuilder::from(t.plan.clone())
+            .project(vec![text.expr.alias("v")])?
+            .distinct()?
+            .build()?;
+        let mut values: Vec<String> = Vec::new();
+        for b in self.execute_now(&plan)? {
+            for v in array_to_values(b.column(0), KqlType::String)? {
+                values.push(v.to_kql_string());
+            }
+        }
+        values.sort();
+        values.dedup();
+        let ident = |n: &str| ast::Ident {
+            name: n.to_string(),
+            span,
+        };
+        let call = |n: &str, a: Vec<ast::Expr>| ast::Expr {
+            kind: ast::ExprKind::Call {
+                name: ident(n),
+                args: a
+                    .into_iter()
+                    .map(|value| ast::Arg { name: None, value })
+                    .collect(),
+            },
+            span,
+        };
+        let mut aggs = Vec::new();
+        for v in &values {
+            let cond = ast::Expr {
+                kind: ast::ExprKind::Binary {
+                    op: ast::BinaryOp::Eq,
+                    left: Box::new(call(
+                        "tostring",
+                        vec![name_expr(&pivot_col.name, span).expr],
+                    )),
+                    right: Box::new(ast::Expr {
+                        kind: ast::ExprKind::Literal(ast::Literal::String(v.clone())),
+                        span,
+                    }),
+                },
+                span,
+            };
+            let expr = match agg {
+                None => call("countif", vec![cond]),
+                Some(ast::Expr {
+                    kind: ast::ExprKind::Call { name, args: a },
+                    ..
+                }) => {
+                    let base = name.name.as_str();
+                    let conditional = match base {
+                        "count" => "countif".to_string(),
+                        "take_any" | "any" => "take_anyif".to_string(),
+                        "make_list" | "make_set" | "make_bag" => format!("{base}_if"),
+                        other => format!("{other}if"),
+                    };
+                    if !super::aggregates::is_aggregate(&conditional) {
+                        return Err(QueryError::semantic(
+                            format!("pivot does not support the aggregation '{base}'"),
+                            name.span,
+                        ));
+                    }
+                    let mut xs: Vec<ast::Expr> = a
+                        .iter()
+                        .filter(|x| !matches!(x.value.kind, ast::ExprKind::Star))
+                        .map(|x| x.value.clone())
+                        .collect();
+                    xs.push(cond);
+                    call(&conditional, xs)
+                }
+                Some(other) => {
+                    return Err(QueryError::semantic(
+                        "pivot's second argument must be an aggregation",
+                        other.span,
+                    ))
+                }
+            };
+            aggs.push(ast::NamedExpr {
+                names: vec![ident(v)],
+                expr,
+                span,
+            });
+        }
+        self.plan_summarize(t, &aggs, &keys, env)
+    }
+}
+
+fn name_expr(name: &str, span: kql::ast::Span) -> ast::NamedExpr {
+    let e = ast::Expr {
+        kind: ast::ExprKind::Name(ast::Ident {
+            name: name.to_string(),
+            span,
+        }),
+        span,
+    };
+    ast::NamedExpr {
+        names: vec![],
+        expr: e,
+        span,
     }
 }

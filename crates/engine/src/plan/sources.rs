@@ -29,6 +29,9 @@ impl Planner<'_> {
             }
             OperatorKind::Union(legs) => self.plan_union(None, op, legs, env),
             OperatorKind::Evaluate { plugin, args } => self.plan_evaluate(None, plugin, args, env),
+            OperatorKind::Search { tables, predicate } => {
+                self.plan_search(None, op, tables, predicate, env)
+            }
             _ => Err(QueryError::semantic(
                 "This operator needs an input: start the query with a table name and '|'",
                 op.keyword_span,
@@ -55,6 +58,7 @@ impl Planner<'_> {
             plan: LogicalPlanBuilder::empty(true).build()?,
             cols: vec![],
             serialized: true,
+            name: None,
         };
         one.project(proj)
     }
@@ -186,7 +190,7 @@ impl Planner<'_> {
     ) -> QResult<Tabular> {
         let mut tabs: Vec<(String, Tabular)> = Vec::new();
         if let Some(t) = input {
-            tabs.push((String::new(), t));
+            tabs.push((t.name.clone().unwrap_or_default(), t));
         }
         let mut isfuzzy = false;
         let mut withsource: Option<String> = None;
@@ -253,7 +257,7 @@ impl Planner<'_> {
                 _ => format!("union_arg{}", tabs.len()),
             };
             match self.plan_tabular(leg, env) {
-                Ok(t) => tabs.push((name, t)),
+                Ok(t) => tabs.push((t.name.clone().unwrap_or(name), t)),
                 Err(_) if isfuzzy => {}
                 Err(e) => return Err(e),
             }
@@ -264,6 +268,17 @@ impl Planner<'_> {
                 op.keyword_span,
             ));
         }
+        self.union_tabulars(tabs, withsource, inner_kind)
+    }
+
+    /// Unions named tabulars: the superset of their columns (or the common ones for
+    /// `kind=inner`), with an optional column naming each row's source.
+    pub fn union_tabulars(
+        &self,
+        tabs: Vec<(String, Tabular)>,
+        withsource: Option<String>,
+        inner_kind: bool,
+    ) -> QResult<Tabular> {
         // Output columns: name → types seen, in first-seen order.
         let mut names: Vec<String> = Vec::new();
         let mut types: std::collections::HashMap<String, Vec<KqlType>> = Default::default();
@@ -330,6 +345,7 @@ impl Planner<'_> {
             plan: b.build()?,
             cols,
             serialized: false,
+            name: None,
         })
     }
 }

@@ -7,7 +7,7 @@ use super::{Col, Env, Planner, Tabular};
 use crate::error::{QResult, QueryError};
 use datafusion::common::Column;
 use datafusion::functions_aggregate::expr_fn as agg;
-use datafusion::logical_expr::{Expr, ExprFunctionExt, LogicalPlanBuilder};
+use datafusion::logical_expr::{Expr, LogicalPlanBuilder};
 use kql::ast;
 use kql_value::KqlType;
 
@@ -129,6 +129,7 @@ impl Planner<'_> {
             plan,
             cols: vec![],
             serialized: false,
+            name: None,
         };
         grouped.project(projection)
     }
