@@ -551,7 +551,13 @@ impl Planner<'_> {
                 Cmp::Gt => Operator::Gt,
                 Cmp::GtEq => Operator::GtEq,
             };
-            return Ok(Bound::column(binary_expr(le, o, re), KqlType::Bool));
+            let e = binary_expr(le, o, re);
+            let e = if op == Cmp::NotEq {
+                Expr::IsNotFalse(Box::new(e))
+            } else {
+                e
+            };
+            return Ok(Bound::column(e, KqlType::Bool));
         }
         let name = match op {
             Cmp::Eq => "==",
@@ -644,6 +650,11 @@ impl Planner<'_> {
                             return Ok(Bound::constant(Value::Bool(negated), KqlType::Bool));
                         }
                         let e = datafusion::logical_expr::in_list(x.expr, list, negated);
+                        let e = if negated {
+                            Expr::IsNotFalse(Box::new(e))
+                        } else {
+                            e
+                        };
                         return Ok(Bound::column(e, KqlType::Bool));
                     }
                 }
