@@ -442,6 +442,54 @@ impl Planner<'_> {
         for a in args {
             bound.push(self.bind_scalar(&a.value, cx)?);
         }
+        // With a restart predicate: the sequential window function.
+        let restart_arg = match n {
+            "row_number" | "row_cumsum" | "row_rank_dense" | "row_rank_min" => 1,
+            _ => 0,
+        };
+        if restart_arg > 0 && bound.len() == restart_arg + 1 {
+            use crate::udf::sequential::{SeqKind, Sequential};
+            let (kind, ty) = match n {
+                "row_number" => (
+                    SeqKind::RowNumber {
+                        start: bound[0]
+                            .value
+                            .as_ref()
+                            .and_then(|v| v.as_i64())
+                            .unwrap_or(1),
+                    },
+                    KqlType::Long,
+                ),
+                "row_cumsum" => (
+                    SeqKind::CumSum,
+                    if bound[0].ty == KqlType::Int {
+                        KqlType::Long
+                    } else {
+                        bound[0].ty
+                    },
+                ),
+                "row_rank_dense" => (SeqKind::RankDense, KqlType::Long),
+                _ => (SeqKind::RankMin, KqlType::Long),
+            };
+            let restart = self.convert_bound(bound[restart_arg].clone(), KqlType::Bool);
+            let (args, types) = if n == "row_number" {
+                (vec![restart.expr], vec![KqlType::Bool])
+            } else {
+                (
+                    vec![bound[0].expr.clone(), restart.expr],
+                    vec![bound[0].ty, KqlType::Bool],
+                )
+            };
+            let col_name = self.internal_name();
+            cx.windows.push((
+                Sequential::call(kind, args, types, ty),
+                Col::new(col_name.clone(), ty),
+            ));
+            return Ok(Some(Bound::column(
+                Expr::Column(datafusion::common::Column::new_unqualified(col_name)),
+                ty,
+            )));
+        }
         let (expr, ty) = match n {
             "row_number" => {
                 check_arity(name, args, 0, 2, span)?;

@@ -309,25 +309,40 @@ impl Planner<'_> {
     }
 
     /// Adds a window node computing `windows` (if any) below a projection.
+    /// Adds window nodes computing `windows` (if any) below a projection. A window
+    /// function whose arguments use another's result (`row_number(1, prev(x) != x)`)
+    /// goes in a later node.
     pub(crate) fn with_windows(&self, t: &Tabular, windows: Vec<(Expr, Col)>) -> QResult<Tabular> {
-        if windows.is_empty() {
-            return Ok(t.clone());
+        let mut t = t.clone();
+        let mut remaining = windows;
+        while !remaining.is_empty() {
+            let pending: Vec<String> = remaining.iter().map(|(_, c)| c.name.clone()).collect();
+            let (ready, later): (Vec<_>, Vec<_>) = remaining
+                .into_iter()
+                .partition(|(e, _)| !e.column_refs().iter().any(|c| pending.contains(&c.name)));
+            if ready.is_empty() {
+                return Err(QueryError::execution(
+                    "window functions depend on each other in a cycle",
+                ));
+            }
+            let exprs: Vec<Expr> = ready
+                .iter()
+                .map(|(e, c)| e.clone().alias(c.name.clone()))
+                .collect();
+            let plan = LogicalPlanBuilder::from(t.plan.clone())
+                .window(exprs)?
+                .build()?;
+            let mut cols = t.cols.clone();
+            cols.extend(ready.into_iter().map(|(_, c)| c));
+            t = Tabular {
+                plan,
+                cols,
+                serialized: t.serialized,
+                name: t.name.clone(),
+            };
+            remaining = later;
         }
-        let exprs: Vec<Expr> = windows
-            .iter()
-            .map(|(e, c)| e.clone().alias(c.name.clone()))
-            .collect();
-        let plan = LogicalPlanBuilder::from(t.plan.clone())
-            .window(exprs)?
-            .build()?;
-        let mut cols = t.cols.clone();
-        cols.extend(windows.into_iter().map(|(_, c)| c));
-        Ok(Tabular {
-            plan,
-            cols,
-            serialized: t.serialized,
-            name: t.name.clone(),
-        })
+        Ok(t)
     }
 
     fn plan_where(&self, t: Tabular, pred: &ast::Expr, env: &Env) -> QResult<Tabular> {

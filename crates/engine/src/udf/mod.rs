@@ -3,4 +3,5 @@
 pub mod list;
 pub mod mv_zip;
 pub mod regex_cache;
+pub mod sequential;
 pub mod value_fn;
