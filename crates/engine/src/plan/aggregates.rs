@@ -61,6 +61,15 @@ pub(crate) const AGGREGATES: &[&str] = &[
     "percentiles_array",
     "arg_max",
     "arg_min",
+    "hll",
+    "hll_if",
+    "hll_merge",
+    "tdigest",
+    "tdigest_merge",
+    "merge_tdigest",
+    "percentilew",
+    "percentilesw",
+    "percentilesw_array",
     "binary_all_and",
     "binary_all_or",
     "binary_all_xor",
@@ -84,9 +93,10 @@ pub(crate) fn default_name(name: &str, args: &[ast::Arg]) -> String {
         "make_set" | "make_set_if" => with("set"),
         "make_bag" | "make_bag_if" => with("bag"),
         "take_any" | "any" | "take_anyif" | "anyif" => with("any"),
-        "percentile" => {
+        "percentiles_array" | "percentilesw_array" => with("percentiles"),
+        "percentile" | "percentilew" => {
             let p = args
-                .get(1)
+                .get(if name == "percentilew" { 2 } else { 1 })
                 .and_then(|a| match &a.value.kind {
                     ast::ExprKind::Literal(ast::Literal::Long(v)) => Some(v.to_string()),
                     ast::ExprKind::Literal(ast::Literal::Real(v)) => {
@@ -106,6 +116,24 @@ pub(crate) fn default_name(name: &str, args: &[ast::Arg]) -> String {
         }
         other => with(other),
     }
+}
+
+/// The column name of an unnamed expression in `extend`/`project`: a column keeps its
+/// name; the sketch functions name theirs after the function and column
+/// (`dcount_hll(merged)` → `dcount_hll_merged`); anything else gets `Column{n}`.
+pub(crate) fn projected_name(e: &ast::Expr) -> Option<String> {
+    if let ast::ExprKind::Call { name, args } = &e.kind {
+        if matches!(
+            name.name.as_str(),
+            "dcount_hll" | "percentile_tdigest" | "percentiles_array_tdigest"
+        ) {
+            return args
+                .first()
+                .and_then(|a| simple_name(&a.value))
+                .map(|c| format!("{}_{c}", name.name));
+        }
+    }
+    simple_name(e)
 }
 
 /// The name an expression gives its column when it is a plain column reference.
@@ -359,6 +387,101 @@ impl Planner<'_> {
                         KqlType::Dynamic,
                     )
                 }
+            }
+            "hll" | "hll_if" | "hll_merge" | "tdigest" | "tdigest_merge" | "merge_tdigest" => {
+                need(1)?;
+                let elem = b[0].ty;
+                let (x, finish) = match n {
+                    "hll" | "hll_if" => (
+                        b[0].clone(),
+                        ListFinish::List {
+                            keep_nulls: false,
+                            limit: None,
+                            distinct: true,
+                        },
+                    ),
+                    "hll_merge" => (
+                        b[0].clone(),
+                        ListFinish::List {
+                            keep_nulls: false,
+                            limit: None,
+                            distinct: true,
+                        },
+                    ),
+                    "tdigest" => {
+                        let w = b
+                            .get(1)
+                            .cloned()
+                            .unwrap_or_else(|| Bound::constant(Value::Long(1), KqlType::Long));
+                        (
+                            self.registry_call("pack_array", vec![b[0].clone(), w], span),
+                            ListFinish::List {
+                                keep_nulls: false,
+                                limit: None,
+                                distinct: false,
+                            },
+                        )
+                    }
+                    _ => (b[0].clone(), ListFinish::Concat),
+                };
+                let elem = if n == "tdigest" {
+                    KqlType::Dynamic
+                } else {
+                    elem
+                };
+                let mut e = agg::array_agg(x.expr.clone())
+                    .filter(x.expr.clone().is_not_null())
+                    .build()?;
+                if n == "hll_if" {
+                    need(2)?;
+                    e = agg::array_agg(x.expr.clone())
+                        .filter(x.expr.clone().is_not_null().and(pred(1, &b)))
+                        .build()?;
+                }
+                (
+                    e,
+                    Some(Box::new(move |e| {
+                        ListFunction::call(finish, elem, KqlType::Dynamic, e)
+                    })),
+                    KqlType::Dynamic,
+                )
+            }
+            "percentilew" | "percentilesw" | "percentilesw_array" => {
+                need(3)?;
+                let elem = b[0].ty;
+                let ps: Vec<f64> = b[2..]
+                    .iter()
+                    .flat_map(|p| match &p.value {
+                        Some(Value::Dynamic(serde_json::Value::Array(a))) => {
+                            a.iter().filter_map(|j| j.as_f64()).collect::<Vec<_>>()
+                        }
+                        Some(v) => v.as_f64().into_iter().collect(),
+                        None => vec![],
+                    })
+                    .collect();
+                if ps.is_empty() || ps.iter().any(|p| !(0.0..=100.0).contains(p)) {
+                    return Err(QueryError::semantic(
+                        format!("{n}(): percentiles must be constants between 0 and 100"),
+                        span,
+                    ));
+                }
+                let pair = self.registry_call("pack_array", vec![b[0].clone(), b[1].clone()], span);
+                let e = agg::array_agg(pair.expr)
+                    .filter(b[0].expr.clone().is_not_null())
+                    .build()?;
+                let as_array = n == "percentilesw_array" || ps.len() > 1;
+                let finish = ListFinish::WeightedPercentiles {
+                    percent_bits: ps.iter().map(|p| p.to_bits()).collect(),
+                    as_array,
+                };
+                let ret = if as_array { KqlType::Dynamic } else { elem };
+                (
+                    e,
+                    Some(Box::new(move |e| {
+                        ListFunction::call(finish, KqlType::Dynamic, ret, e)
+                    })),
+                    ret,
+                )
             }
             "binary_all_and" | "binary_all_or" | "binary_all_xor" => {
                 need(1)?;

@@ -126,7 +126,11 @@ impl Planner<'_> {
             let (f, fenv) = (f.clone(), fenv.clone());
             return self.call_scalar_function(&f, &fenv, args, cx, span);
         }
-        if super::aggregates::is_aggregate(n) {
+        // Sketch merges are aggregates in summarize and scalar functions elsewhere.
+        let scalar_too = matches!(n, "hll_merge" | "merge_tdigest" | "tdigest_merge");
+        if super::aggregates::is_aggregate(n)
+            && !(scalar_too && (cx.aggs.is_none() || args.len() > 1))
+        {
             if cx.aggs.is_some() {
                 return self.bind_aggregate_call(name, args, cx, span);
             }

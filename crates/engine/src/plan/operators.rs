@@ -1,7 +1,6 @@
 //! The row-shaping operators: where, extend, project and its family, sort, top, take,
 //! distinct, count, serialize, getschema, render, invoke, sample, as.
 
-use super::aggregates::simple_name;
 use super::expr::ExprCtx;
 use super::summarize::column_n;
 use super::{Col, Env, Planner, RenderHint, Tabular};
@@ -401,7 +400,8 @@ impl Planner<'_> {
             let taken: Vec<String> = t.cols.iter().map(|c| c.name.clone()).collect();
             let name = match item.names.first() {
                 Some(n) => n.name.clone(),
-                None => simple_name(&item.expr).unwrap_or_else(|| column_n(&taken)),
+                None => super::aggregates::projected_name(&item.expr)
+                    .unwrap_or_else(|| column_n(&taken)),
             };
             let base = self.with_windows(&t, windows)?;
             let n = t.cols.len();
@@ -431,7 +431,8 @@ impl Planner<'_> {
             }
             let name = match item.names.first() {
                 Some(n) => n.name.clone(),
-                None => simple_name(&item.expr).unwrap_or_else(|| column_n(&taken)),
+                None => super::aggregates::projected_name(&item.expr)
+                    .unwrap_or_else(|| column_n(&taken)),
             };
             taken.push(name.clone());
             proj.push((b.expr, Col::new(name, b.ty)));

@@ -84,6 +84,24 @@ impl Planner<'_> {
                     continue;
                 }
             }
+            if let Some(expanded) = expand_percentiles(a) {
+                for item in expanded {
+                    let mut cx = ExprCtx::new(Some(&t), env, "summarize");
+                    cx.aggs = Some(&mut items);
+                    let b = self.bind_scalar(&item.expr, &mut cx)?;
+                    let name = match item.names.first() {
+                        Some(n) => n.name.clone(),
+                        None => match &item.expr.kind {
+                            ast::ExprKind::Call { name, args } => default_name(&name.name, args),
+                            _ => column_n(&taken),
+                        },
+                    };
+                    let name = unique_name(name, &taken);
+                    taken.push(name.clone());
+                    finals.push((b.expr, Col::new(name, b.ty)));
+                }
+                continue;
+            }
             let mut cx = ExprCtx::new(Some(&t), env, "summarize");
             cx.aggs = Some(&mut items);
             let b = self.bind_scalar(&a.expr, &mut cx)?;
@@ -204,6 +222,46 @@ impl Planner<'_> {
         }
         Ok(())
     }
+}
+
+/// `percentiles(x, 50, 90)` / `percentilesw(x, w, 50, 90)` → one `percentile(x, p)` /
+/// `percentilew(x, w, p)` per percentile, each its own column (tuple names apply in order).
+fn expand_percentiles(a: &ast::NamedExpr) -> Option<Vec<ast::NamedExpr>> {
+    let ast::ExprKind::Call { name, args } = &a.expr.kind else {
+        return None;
+    };
+    let (single, fixed) = match name.name.as_str() {
+        "percentiles" => ("percentile", 1),
+        "percentilesw" => ("percentilew", 2),
+        _ => return None,
+    };
+    if args.len() <= fixed + 1 {
+        return None;
+    }
+    Some(
+        args[fixed..]
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let mut call_args = args[..fixed].to_vec();
+                call_args.push(p.clone());
+                ast::NamedExpr {
+                    names: a.names.get(i).cloned().into_iter().collect(),
+                    expr: ast::Expr {
+                        kind: ast::ExprKind::Call {
+                            name: ast::Ident {
+                                name: single.into(),
+                                span: name.span,
+                            },
+                            args: call_args,
+                        },
+                        span: a.expr.span,
+                    },
+                    span: a.span,
+                }
+            })
+            .collect(),
+    )
 }
 
 /// Whether a bound summarize expression refers to an aggregate output.

@@ -24,6 +24,13 @@ pub enum ListFinish {
     Percentile { percent_bits: u64 },
     /// Several percentiles as a dynamic array.
     Percentiles { percent_bits: Vec<u64> },
+    /// Arrays concatenated (merging tdigest sketches).
+    Concat,
+    /// Weighted nearest-rank percentile(s) over `[value, weight]` pairs.
+    WeightedPercentiles {
+        percent_bits: Vec<u64>,
+        as_array: bool,
+    },
     /// `make-series`: items are `[bin, value]` pairs; the result is a dense array of
     /// `count` values with `default` (JSON text) where a bin has no value.
     Series { count: usize, default: String },
@@ -101,6 +108,46 @@ impl ListFunction {
             }
             ListFinish::Percentile { percent_bits } => {
                 nearest_rank(items, f64::from_bits(*percent_bits))
+            }
+            ListFinish::Concat => {
+                let mut out = Vec::new();
+                for v in items {
+                    if let Value::Dynamic(serde_json::Value::Array(a)) = v {
+                        out.extend(a);
+                    }
+                }
+                Value::Dynamic(serde_json::Value::Array(out))
+            }
+            ListFinish::WeightedPercentiles {
+                percent_bits,
+                as_array,
+            } => {
+                let pairs: Vec<(serde_json::Value, f64)> = items
+                    .into_iter()
+                    .filter_map(|v| match v {
+                        Value::Dynamic(serde_json::Value::Array(p)) if p.len() == 2 => {
+                            Some((p[0].clone(), p[1].as_f64().unwrap_or(0.0)))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                let vals: Vec<serde_json::Value> = percent_bits
+                    .iter()
+                    .map(|p| {
+                        kql_value::functions::sketches::weighted_nearest_rank(
+                            pairs.clone(),
+                            f64::from_bits(*p),
+                        )
+                    })
+                    .collect();
+                if *as_array {
+                    Value::Dynamic(serde_json::Value::Array(vals))
+                } else {
+                    vals.into_iter()
+                        .next()
+                        .map(Value::Dynamic)
+                        .unwrap_or(Value::Null)
+                }
             }
             ListFinish::Series { count, default } => {
                 let default: serde_json::Value =

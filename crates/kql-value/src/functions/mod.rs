@@ -17,6 +17,7 @@ mod encoding;
 mod math;
 mod network;
 mod series;
+pub mod sketches;
 mod strings;
 
 /// What a function may need beyond its arguments.
@@ -64,6 +65,7 @@ fn modules() -> impl Iterator<Item = &'static ScalarFunction> {
         math::FUNCTIONS,
         network::FUNCTIONS,
         series::FUNCTIONS,
+        sketches::FUNCTIONS,
         strings::FUNCTIONS,
     ]
     .into_iter()
