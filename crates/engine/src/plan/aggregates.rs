@@ -13,6 +13,9 @@ use datafusion::logical_expr::{cast, lit, Expr, ExprFunctionExt};
 use kql::ast::{self, Span};
 use kql_value::{KqlType, Value};
 
+/// What turns an aggregate's raw output into the KQL value (applied after grouping).
+type Finish = Box<dyn FnOnce(Expr) -> Expr>;
+
 /// One aggregate computed by the Aggregate node.
 #[derive(Clone, Debug)]
 pub(crate) struct AggItem {

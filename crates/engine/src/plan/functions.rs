@@ -166,7 +166,7 @@ impl Planner<'_> {
                 return Ok(self.bind_case(vec![(c, a)], b));
             }
             "case" => {
-                if args.len() < 3 || args.len() % 2 == 0 {
+                if args.len() < 3 || args.len().is_multiple_of(2) {
                     return Err(QueryError::semantic(
                         "case() expects pairs of predicate and value followed by an else value",
                         span,

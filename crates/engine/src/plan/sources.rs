@@ -145,7 +145,7 @@ impl Planner<'_> {
                 op.keyword_span,
             ));
         }
-        if values.len() % columns.len() != 0 {
+        if !values.len().is_multiple_of(columns.len()) {
             return Err(QueryError::semantic(
                 format!(
                     "datatable has {} columns but {} values: the values must fill whole rows",
@@ -306,6 +306,7 @@ impl Planner<'_> {
         }
         // Names made by type suffixes may collide with real columns: number them.
         let mut seen: Vec<String> = Vec::new();
+        #[allow(clippy::needless_range_loop)]
         for i in 0..out_cols.len() {
             let plain = names.contains(&out_cols[i].1) && out_cols[i].0 == out_cols[i].1;
             if !plain && names.contains(&out_cols[i].1) {

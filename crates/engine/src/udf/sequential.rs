@@ -100,6 +100,7 @@ impl PartitionEvaluator for SeqEval {
         let mut sum = Value::Null;
         let mut rank: i64 = 0;
         let mut prev: Option<Value> = None;
+        #[allow(clippy::needless_range_loop)]
         for i in 0..num_rows {
             let reset = i == 0 || restart(i);
             match &self.kind {
