@@ -192,8 +192,7 @@ impl Planner<'_> {
             }
         };
         let pred = |i: usize, b: &[Bound]| -> Expr { b[i].expr.clone() };
-        let (agg_expr, finish, ty): (Expr, Option<Box<dyn FnOnce(Expr) -> Expr>>, KqlType) = match n
-        {
+        let (agg_expr, finish, ty): (Expr, Option<Finish>, KqlType) = match n {
             "count" => {
                 // Kusto counts rows whatever the argument (nulls included).
                 let e = agg::count(lit(1i64));

@@ -17,15 +17,12 @@ const NOW: i64 = 1_700_000_000_000_000_000;
 
 fn corpus_dir() -> Option<PathBuf> {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for up in [
+    [
         here.join("../../../shared/kql-conformance"),
         here.join("../../shared/kql-conformance"),
-    ] {
-        if up.is_dir() {
-            return Some(up);
-        }
-    }
-    None
+    ]
+    .into_iter()
+    .find(|p| p.is_dir())
 }
 
 fn pass_list_path() -> PathBuf {
