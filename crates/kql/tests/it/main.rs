@@ -1,0 +1,5 @@
+//! The kql crate's one integration-test binary.
+
+mod corpus;
+mod hunting;
+mod robustness;
