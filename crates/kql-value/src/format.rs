@@ -147,7 +147,7 @@ pub fn parse_datetime(text: &str) -> Option<i64> {
             return naive_to_ns(dt);
         }
     }
-    for fmt in ["%m/%d/%Y", "%Y/%m/%d", "%Y%m%d"] {
+    for fmt in ["%m/%d/%Y", "%m-%d-%Y", "%Y/%m/%d", "%Y%m%d"] {
         if let Ok(d) = NaiveDate::parse_from_str(t, fmt) {
             return naive_to_ns(d.and_time(NaiveTime::MIN));
         }

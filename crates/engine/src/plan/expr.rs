@@ -101,6 +101,26 @@ pub(crate) fn literal_value(l: &ast::Literal, span: Span) -> QResult<(Value, Kql
             }
         },
         ast::Literal::String(s) => (Value::String(s.clone()), KqlType::String),
+        ast::Literal::DateTime(text) if text.contains(',') => {
+            // datetime(2025, 6, 14[, 10, 30, 0]): year, month, day and optional time parts.
+            let parts: Vec<Option<i64>> = text.split(',').map(|p| p.trim().parse().ok()).collect();
+            let f = kql_value::lookup("make_datetime");
+            let args: Vec<Value> = parts
+                .iter()
+                .map(|p| p.map(Value::Long).unwrap_or(Value::Null))
+                .collect();
+            match f.map(|f| (f.eval)(&args, &kql_value::EvalContext::default())) {
+                Some(Value::DateTime(ns)) if parts.iter().all(|p| p.is_some()) => {
+                    (Value::DateTime(ns), KqlType::DateTime)
+                }
+                _ => {
+                    return Err(QueryError::semantic(
+                        format!("invalid datetime literal '{text}'"),
+                        span,
+                    ))
+                }
+            }
+        }
         ast::Literal::DateTime(text) => {
             let t = text.trim().trim_matches(|c| c == '"' || c == '\'');
             match kql_value::format::parse_datetime(t) {

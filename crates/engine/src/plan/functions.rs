@@ -262,6 +262,53 @@ impl Planner<'_> {
                 }
                 return Ok(self.registry_call("bag_pack", bargs, span));
             }
+            "column_names_of" => {
+                check_arity(name, args, 1, 1, span)?;
+                let t = self.plan_tabular(&args[0].value, cx.env)?;
+                let names = t.cols.iter().map(|c| serde_json::Value::String(c.name.clone())).collect();
+                return Ok(Bound::constant(Value::Dynamic(serde_json::Value::Array(names)), KqlType::Dynamic));
+            }
+            "bag_pack_columns" => {
+                let mut bargs = Vec::new();
+                for a in args {
+                    let Some(col) = super::aggregates::simple_name(&a.value) else {
+                        return Err(QueryError::semantic("bag_pack_columns takes column names", a.value.span));
+                    };
+                    bargs.push(Bound::constant(Value::String(col), KqlType::String));
+                    bargs.push(self.bind_scalar(&a.value, cx)?);
+                }
+                return Ok(self.registry_call("bag_pack", bargs, span));
+            }
+            "assert" => {
+                check_arity(name, args, 2, 2, span)?;
+                let c = self.bind_scalar(&args[0].value, cx)?;
+                let c = self.convert_bound(c, KqlType::Bool);
+                if let Some(v) = &c.value {
+                    if v.as_bool() != Some(true) {
+                        let msg = self.const_value(&args[1].value, cx.env, "assert")?.to_kql_string();
+                        return Err(QueryError::semantic(format!("assert() failed: {msg}"), span));
+                    }
+                }
+                return Ok(c);
+            }
+            "bin_auto" => {
+                check_arity(name, args, 1, 1, span)?;
+                let x = self.bind_scalar(&args[0].value, cx)?;
+                let Some(size) = self.options.bin_auto_size.clone() else {
+                    return Err(QueryError::semantic(
+                        "bin_auto() needs 'set query_bin_auto_size = ...;' before the query",
+                        span,
+                    ));
+                };
+                let size_ty = size.kql_type().unwrap_or(KqlType::Long);
+                let mut bargs = vec![x.clone(), Bound::constant(size, size_ty)];
+                if let Some(at) = self.options.bin_auto_at.clone() {
+                    let at_ty = at.kql_type().unwrap_or(x.ty);
+                    bargs.push(Bound::constant(at, at_ty));
+                    return Ok(self.registry_call("bin_at", bargs, span));
+                }
+                return Ok(self.registry_call("bin", bargs, span));
+            }
             "typeof" => {
                 return Err(QueryError::semantic(
                     "typeof() can only be used where a type is expected, e.g. mv-expand x to typeof(long)",

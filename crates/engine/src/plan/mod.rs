@@ -163,6 +163,9 @@ pub struct RequestOptions {
     pub truncation_max_records: Option<u64>,
     /// `notruncation`
     pub no_truncation: bool,
+    /// `query_bin_auto_size` and `query_bin_auto_at`, for `bin_auto()`.
+    pub bin_auto_size: Option<Value>,
+    pub bin_auto_at: Option<Value>,
 }
 
 /// A chart hint from `render`.
@@ -184,6 +187,8 @@ pub(crate) struct Planner<'a> {
     pub ctx: SessionContext,
     pub now: i64,
     pub render: std::cell::RefCell<Option<RenderHint>>,
+    /// The query's `set` options (for functions such as `bin_auto` that read them).
+    pub options: RequestOptions,
     /// Counter for internal column names (`__kql_3`).
     next_internal: std::cell::Cell<usize>,
 }
@@ -202,6 +207,7 @@ pub(crate) fn plan_query(
         ctx,
         now,
         render: Default::default(),
+        options: RequestOptions::default(),
         next_internal: std::cell::Cell::new(0),
     };
     let env = Env::default();
@@ -213,6 +219,7 @@ pub(crate) fn plan_query(
     if let Some(n) = options.query_now {
         planner.now = n;
     }
+    planner.options = options.clone();
     let mut env = Env::default();
     let mut last: Option<Tabular> = None;
     for st in &query.statements {
@@ -285,6 +292,8 @@ impl Planner<'_> {
                 }
             },
             "notruncation" => options.no_truncation = v.as_bool().unwrap_or(true),
+            "query_bin_auto_size" => options.bin_auto_size = Some(v),
+            "query_bin_auto_at" => options.bin_auto_at = Some(v),
             // Other request properties are accepted and have no effect here.
             _ => {}
         }

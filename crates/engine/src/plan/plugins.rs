@@ -43,6 +43,12 @@ impl Planner<'_> {
         match (plugin.name.as_str(), input) {
             ("bag_unpack", Some(t)) => self.plan_bag_unpack(t, plugin, args, env),
             ("pivot", Some(t)) => self.plan_pivot(t, plugin, args, env),
+            ("ipv4_lookup", Some(t)) => {
+                self.plan_ip_lookup(t, plugin, args, env, "ipv4_is_in_range")
+            }
+            ("ipv6_lookup", Some(t)) => {
+                self.plan_ip_lookup(t, plugin, args, env, "ipv6_is_in_range")
+            }
             (name, _) => Err(QueryError::semantic(
                 format!("The '{name}' plugin is not supported"),
                 plugin.span,
@@ -301,6 +307,87 @@ impl Planner<'_> {
             });
         }
         self.plan_summarize(t, &aggs, &keys, env)
+    }
+
+    /// `evaluate ipv4_lookup(Lookup, ip_column, range_column[, return_unmatched])`: each
+    /// row joined with the lookup rows whose IP range holds its address.
+    fn plan_ip_lookup(
+        &self,
+        t: Tabular,
+        plugin: &ast::Ident,
+        args: &[ast::Arg],
+        env: &Env,
+        in_range: &'static str,
+    ) -> QResult<Tabular> {
+        use datafusion::common::{Column, JoinType};
+        use datafusion::logical_expr::LogicalPlanBuilder;
+        if args.len() < 3 {
+            return Err(QueryError::semantic(
+                format!(
+                    "{} needs the lookup table, the address column and the range column",
+                    plugin.name
+                ),
+                plugin.span,
+            ));
+        }
+        let lookup = self.plan_tabular(&args[0].value, env)?;
+        let col_of = |t: &Tabular, a: &ast::Arg| -> QResult<usize> {
+            let n = super::aggregates::simple_name(&a.value).unwrap_or_default();
+            t.find(&n)
+                .ok_or_else(|| self.unknown_column("evaluate", &n, a.value.span, t))
+        };
+        let ip = col_of(&t, &args[1])?;
+        let range = col_of(&lookup, &args[2])?;
+        let unmatched = match args.get(3) {
+            Some(a) => self
+                .const_value(&a.value, env, "evaluate")?
+                .as_bool()
+                .unwrap_or(false),
+            None => false,
+        };
+        let lq = self.internal_name();
+        let rq = self.internal_name();
+        let lplan = LogicalPlanBuilder::from(t.plan.clone())
+            .alias(lq.clone())?
+            .build()?;
+        let rplan = LogicalPlanBuilder::from(lookup.plan.clone())
+            .alias(rq.clone())?
+            .build()?;
+        let lcol = |i: usize| Expr::Column(Column::new(Some(lq.clone()), t.cols[i].name.clone()));
+        let rcol =
+            |i: usize| Expr::Column(Column::new(Some(rq.clone()), lookup.cols[i].name.clone()));
+        let cond = self.registry_call(
+            in_range,
+            vec![
+                super::expr::Bound::column(lcol(ip), t.cols[ip].ty),
+                super::expr::Bound::column(rcol(range), lookup.cols[range].ty),
+            ],
+            plugin.span,
+        );
+        let join_type = if unmatched {
+            JoinType::Left
+        } else {
+            JoinType::Inner
+        };
+        let plan = LogicalPlanBuilder::from(lplan)
+            .join_on(rplan, join_type, vec![cond.expr])?
+            .build()?;
+        let joined = Tabular {
+            plan,
+            cols: vec![],
+            serialized: false,
+            name: None,
+        };
+        let mut proj: Vec<(Expr, Col)> = (0..t.cols.len())
+            .map(|i| (lcol(i), t.cols[i].clone()))
+            .collect();
+        let mut taken: Vec<String> = t.cols.iter().map(|c| c.name.clone()).collect();
+        for (i, c) in lookup.cols.iter().enumerate() {
+            let name = super::summarize::unique_name(c.name.clone(), &taken);
+            taken.push(name.clone());
+            proj.push((rcol(i), Col::new(name, c.ty)));
+        }
+        joined.project(proj)
     }
 }
 
