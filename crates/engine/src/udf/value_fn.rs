@@ -288,6 +288,40 @@ impl ScalarUDFImpl for ValueFunction {
                 )?));
             }
         }
+        // `x has_any ("a", "b")` over a text column with constant terms: matchers built
+        // once, no per-row values.
+        if let (ValueFnKind::HasAnyAll { all }, Some(ColumnarValue::Array(hay))) =
+            (&self.kind, args.args.first())
+        {
+            if self.arg_types[0] == KqlType::String
+                && args.args[1..].iter().all(|a| matches!(a, ColumnarValue::Scalar(_)))
+            {
+                let mut terms = Vec::new();
+                for (a, ty) in args.args[1..].iter().zip(&self.arg_types[1..]) {
+                    terms.extend(array_to_values(&a.to_array(1)?, *ty)?);
+                }
+                let matchers: Vec<StrMatcher> = flatten_terms(&terms)
+                    .iter()
+                    .map(|t| StrMatcher::new(StrKind::Has, t, false))
+                    .collect();
+                let hay = match hay.data_type() {
+                    DataType::Utf8 => hay.clone(),
+                    _ => cast(hay, &DataType::Utf8)?,
+                };
+                let hay = hay.as_string::<i32>();
+                let mut b = BooleanBuilder::with_capacity(hay.len());
+                for i in 0..hay.len() {
+                    let s = if hay.is_null(i) { "" } else { hay.value(i) };
+                    let hit = if *all {
+                        matchers.iter().all(|m| m.matches(s))
+                    } else {
+                        matchers.iter().any(|m| m.matches(s))
+                    };
+                    b.append_value(hit);
+                }
+                return Ok(ColumnarValue::Array(Arc::new(b.finish())));
+            }
+        }
         let all_scalar = args
             .args
             .iter()
