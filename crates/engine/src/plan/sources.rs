@@ -32,6 +32,10 @@ impl Planner<'_> {
             OperatorKind::Search { tables, predicate } => {
                 self.plan_search(None, op, tables, predicate, env)
             }
+            OperatorKind::Unsupported(name) => Err(QueryError::semantic(
+                format!("The '{name}' operator is not supported"),
+                op.keyword_span,
+            )),
             _ => Err(QueryError::semantic(
                 "This operator needs an input: start the query with a table name and '|'",
                 op.keyword_span,
