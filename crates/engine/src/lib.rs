@@ -16,4 +16,4 @@ mod udf;
 pub use error::{ErrorKind, QueryError};
 pub use kql_value::{KqlType, Value};
 pub use plan::{Col, RenderHint};
-pub use session::{Engine, QueryResult};
+pub use session::{Engine, EngineConfig, QueryResult};

@@ -16,6 +16,15 @@ use std::sync::{Arc, RwLock};
 /// Kusto's default result limit (rows) when the client sets none.
 pub const DEFAULT_TRUNCATION_MAX_RECORDS: u64 = 500_000;
 
+/// Engine-wide settings.
+#[derive(Clone, Debug, Default)]
+pub struct EngineConfig {
+    /// Bytes that running queries may hold in total (None: unlimited).
+    pub memory_limit: Option<usize>,
+    /// Partitions a query runs on (None: the number of cores).
+    pub target_partitions: Option<usize>,
+}
+
 struct TableEntry {
     cols: Vec<Col>,
     provider: Arc<dyn TableProvider>,
@@ -52,15 +61,30 @@ impl Default for Engine {
 impl Engine {
     /// An engine with the built-in Defender tables registered empty.
     pub fn new() -> Engine {
-        let config = SessionConfig::new()
-            .with_target_partitions(
+        Engine::with_config(EngineConfig::default())
+    }
+
+    /// An engine with limits: a memory cap on what running queries may hold (a query
+    /// over it fails with Defender's "excessive resource consumption" message and the
+    /// process stays up), and the number of partitions queries run on.
+    pub fn with_config(config: EngineConfig) -> Engine {
+        let session = SessionConfig::new()
+            .with_target_partitions(config.target_partitions.unwrap_or_else(|| {
                 std::thread::available_parallelism()
                     .map(|n| n.get())
-                    .unwrap_or(2),
-            )
+                    .unwrap_or(2)
+            }))
             .with_information_schema(false);
+        let mut runtime = datafusion::execution::runtime_env::RuntimeEnvBuilder::new();
+        if let Some(bytes) = config.memory_limit {
+            runtime = runtime.with_memory_limit(bytes, 1.0);
+        }
+        let ctx = match runtime.build_arc() {
+            Ok(rt) => SessionContext::new_with_config_rt(session, rt),
+            Err(_) => SessionContext::new_with_config(session),
+        };
         let engine = Engine {
-            ctx: SessionContext::new_with_config(config),
+            ctx,
             tables: RwLock::new(BTreeMap::new()),
         };
         for (name, spec) in crate::catalog::DEFENDER_TABLES {
@@ -155,6 +179,11 @@ impl Engine {
             render: planned.render,
             truncated,
         })
+    }
+
+    /// The DataFusion session queries run in (for registering object stores).
+    pub fn session(&self) -> &SessionContext {
+        &self.ctx
     }
 
     /// Parses and plans without running (for EXPLAIN and validation).

@@ -294,7 +294,9 @@ impl ScalarUDFImpl for ValueFunction {
             (&self.kind, args.args.first())
         {
             if self.arg_types[0] == KqlType::String
-                && args.args[1..].iter().all(|a| matches!(a, ColumnarValue::Scalar(_)))
+                && args.args[1..]
+                    .iter()
+                    .all(|a| matches!(a, ColumnarValue::Scalar(_)))
             {
                 let mut terms = Vec::new();
                 for (a, ty) in args.args[1..].iter().zip(&self.arg_types[1..]) {

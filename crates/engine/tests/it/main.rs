@@ -1,4 +1,5 @@
 //! The engine's one integration-test binary.
 
 mod conformance;
+mod limits;
 mod robustness;
