@@ -17,3 +17,9 @@ pub use error::{ErrorKind, QueryError};
 pub use kql_value::{KqlType, Value};
 pub use plan::{Col, RenderHint};
 pub use session::{Engine, EngineConfig, QueryResult};
+
+/// Every function name a query may call (scalar functions and aggregations), for
+/// completion in shells and editors.
+pub fn completion_functions() -> impl Iterator<Item = &'static str> {
+    kql_value::functions::names().chain(plan::aggregate_names())
+}

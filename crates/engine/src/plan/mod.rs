@@ -33,6 +33,11 @@ use std::sync::Arc;
 
 pub(crate) use expr::Bound;
 
+/// The aggregation functions `summarize` accepts.
+pub fn aggregate_names() -> impl Iterator<Item = &'static str> {
+    aggregates::AGGREGATES.iter().copied()
+}
+
 /// A column of a tabular result: its KQL name and type.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Col {
