@@ -19,6 +19,7 @@ mod plugins;
 mod search;
 mod sources;
 mod summarize;
+mod top_nested;
 
 use crate::error::{suggest, QResult, QueryError};
 use datafusion::arrow::record_batch::RecordBatch;

@@ -244,10 +244,7 @@ impl Planner<'_> {
                 env,
             ),
             OperatorKind::MvApply { items, on } => self.plan_mv_apply(t, op, items, on, env),
-            OperatorKind::TopNested(_) => Err(QueryError::semantic(
-                "The top-nested operator is not supported yet",
-                op.keyword_span,
-            )),
+            OperatorKind::TopNested(levels) => self.plan_top_nested(t, op, levels, env),
             OperatorKind::Search { tables, predicate } => {
                 self.plan_search(Some(t), op, tables, predicate, env)
             }
