@@ -1,5 +1,9 @@
 //! `clickhunt`: the command-line front end.
 
+mod generate_cmd;
+mod ingest_cmd;
+mod keys_cmd;
+mod serve_cmd;
 mod tables;
 
 use anyhow::{bail, Context, Result};
@@ -20,6 +24,14 @@ struct Cli {
 enum Command {
     /// Run a KQL query and print the result.
     Query(QueryArgs),
+    /// Append files (Defender streaming records, portal CSV, JSON lines, Parquet) to the store.
+    Ingest(ingest_cmd::IngestArgs),
+    /// Write synthetic, linked EmailEvents/EmailUrlInfo/UrlClickEvents files.
+    Generate(generate_cmd::GenerateArgs),
+    /// Serve the hunting APIs over HTTP (Kusto REST, Defender, Graph, ingest).
+    Serve(serve_cmd::ServeArgs),
+    /// Create, list and revoke API keys for `serve`.
+    Keys(keys_cmd::KeysArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
@@ -52,6 +64,35 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Query(args) => run_query(args),
+        Command::Ingest(args) => match ingest_cmd::run(args) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::FAILURE,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Generate(args) => match generate_cmd::run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Serve(args) => match serve_cmd::run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Keys(args) => match keys_cmd::run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(2)
+            }
+        },
     }
 }
 

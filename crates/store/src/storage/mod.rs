@@ -1,1 +1,416 @@
-//! Storage engine (being written).
+//! The storage engine: WAL with group commit → memtable → zstd Parquet segments in
+//! day partitions → versioned manifest, plus retention, compaction and the DataFusion
+//! `TableProvider` that queries a snapshot of it all.
+//!
+//! Layout under the data directory (see `docs/ARCHITECTURE.md`):
+//!
+//! ```text
+//! LOCK                                   writer lock (flock), holds the writer's pid
+//! catalog.json                           tables, schemas, retention
+//! <Table>/wal/<seq>.wal                  checksummed frames of Arrow IPC (wal.rs)
+//! <Table>/manifest/<version>.json        segments + WAL position covered (manifest.rs)
+//! <Table>/segments/date=YYYY-MM-DD/<uuid-v7>.parquet   via object_store (segment.rs)
+//! ```
+//!
+//! Rooms: `writer.rs` (group commit thread), `table.rs` (one table's state and
+//! snapshots), `maintenance.rs` (flush, retention, compaction, file GC),
+//! `provider.rs` (query path), `management.rs` (Kusto control commands).
+
+mod error;
+mod lock;
+mod maintenance;
+mod management;
+mod manifest;
+mod memtable;
+mod provider;
+mod schema;
+mod segment;
+mod table;
+mod wal;
+mod writer;
+
+pub use error::StoreError;
+pub use maintenance::{CompactionReport, FlushReport, RetentionReport};
+pub use manifest::Segment;
+pub use provider::ScanStats;
+pub use writer::AppendAck;
+
+pub(crate) use manifest::write_atomically;
+
+use crate::catalog::Catalog;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::catalog::TableProvider;
+use engine::{Col, Engine};
+use error::Result;
+use lock::DirLock;
+use object_store::ObjectStore;
+use schema::{conform, Fit};
+use segment::SegmentStore;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+use table::TableShared;
+use writer::WalWriter;
+
+/// Tuning knobs. The defaults suit a laptop-sized deployment.
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    /// Flush a table's memtable once it holds this many bytes of Arrow data.
+    pub flush_bytes: usize,
+    /// ...or once its oldest row is this old (checked by the background task).
+    pub flush_age: Duration,
+    /// Compaction merges the segments of a day that are smaller than this.
+    pub compact_below_bytes: u64,
+    /// A segment removed by compaction or retention is deleted once no snapshot in
+    /// this process uses it and this long has passed (read-only processes on the
+    /// same directory may still be reading it).
+    pub gc_grace: Duration,
+    /// Where segments live; `None` is the data directory itself (`LocalFileSystem`).
+    pub object_store: Option<Arc<dyn ObjectStore>>,
+    /// Run the background task (flush by age, file GC) on the tokio runtime of the
+    /// first append. Off, flushing happens by size, explicitly, and on `close`.
+    pub background: bool,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            flush_bytes: 64 << 20,
+            flush_age: Duration::from_secs(300),
+            compact_below_bytes: 64 << 20,
+            gc_grace: Duration::from_secs(60),
+            object_store: None,
+            background: true,
+        }
+    }
+}
+
+/// A data directory opened for writing (one per directory, enforced by a lock) or
+/// read-only (any number, beside a writer). Cheap to clone; clones share everything.
+#[derive(Clone, Debug)]
+pub struct Store {
+    inner: Arc<StoreInner>,
+}
+
+#[derive(Debug)]
+pub(crate) struct StoreInner {
+    root: PathBuf,
+    options: StoreOptions,
+    read_only: bool,
+    lock: Mutex<Option<DirLock>>,
+    catalog: RwLock<Catalog>,
+    tables: RwLock<BTreeMap<String, Arc<TableShared>>>,
+    segments: Arc<SegmentStore>,
+    writer: Option<WalWriter>,
+    /// Set by `close`: no new appends or maintenance start.
+    closing: AtomicBool,
+    background_started: AtomicBool,
+    /// Serialises management commands that change the catalog.
+    ddl: tokio::sync::Mutex<()>,
+}
+
+/// One table's storage state, for diagnostics and tests.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableStats {
+    pub manifest_version: u64,
+    pub wal_covered_seq: u64,
+    pub segments: Vec<Segment>,
+    pub memtable_rows: usize,
+    pub memtable_bytes: usize,
+}
+
+impl Store {
+    /// Opens (creating if needed) a data directory as its single writer, replaying
+    /// the WAL of every table.
+    pub fn open(root: &Path) -> Result<Store, StoreError> {
+        Store::open_with(root, StoreOptions::default())
+    }
+
+    pub fn open_with(root: &Path, options: StoreOptions) -> Result<Store, StoreError> {
+        Store::open_inner(root, options, false)
+    }
+
+    /// Opens an existing data directory for queries only. Takes no lock, so it works
+    /// beside a writer; each scan picks up the writer's newest manifest and WAL.
+    pub fn open_read_only(root: &Path) -> Result<Store, StoreError> {
+        Store::open_read_only_with(root, StoreOptions::default())
+    }
+
+    pub fn open_read_only_with(root: &Path, options: StoreOptions) -> Result<Store, StoreError> {
+        Store::open_inner(root, options, true)
+    }
+
+    fn open_inner(root: &Path, options: StoreOptions, read_only: bool) -> Result<Store> {
+        if read_only {
+            if !root.is_dir() {
+                return Err(StoreError::io(
+                    format!("opening data directory {} read-only", root.display()),
+                    std::io::Error::new(std::io::ErrorKind::NotFound, "no such directory"),
+                ));
+            }
+        } else {
+            std::fs::create_dir_all(root).map_err(|e| {
+                StoreError::io(format!("creating data directory {}", root.display()), e)
+            })?;
+        }
+        let root = std::fs::canonicalize(root)
+            .map_err(|e| StoreError::io(format!("resolving {}", root.display()), e))?;
+        let lock = if read_only {
+            None
+        } else {
+            Some(DirLock::acquire(&root)?)
+        };
+        let catalog = Catalog::load(&root)?;
+        if !read_only && !Catalog::path(&root).exists() {
+            catalog.save(&root)?;
+        }
+        let (store, local_root): (Arc<dyn ObjectStore>, Option<PathBuf>) =
+            match &options.object_store {
+                Some(s) => (s.clone(), None),
+                None => {
+                    let fs = object_store::local::LocalFileSystem::new_with_prefix(&root)
+                        .map_err(|e| StoreError::segment(root.display().to_string(), e))?
+                        .with_automatic_cleanup(true);
+                    (Arc::new(fs), Some(root.clone()))
+                }
+            };
+        let mut tables = BTreeMap::new();
+        for def in catalog.tables() {
+            let schema = Engine::arrow_schema(&def.columns);
+            let t = TableShared::open(&root, &def.name, schema, !read_only)?;
+            tables.insert(def.name.clone(), Arc::new(t));
+        }
+        let writer = if read_only {
+            None
+        } else {
+            Some(WalWriter::start()?)
+        };
+        Ok(Store {
+            inner: Arc::new(StoreInner {
+                root,
+                options,
+                read_only,
+                lock: Mutex::new(lock),
+                catalog: RwLock::new(catalog),
+                tables: RwLock::new(tables),
+                segments: Arc::new(SegmentStore::new(store, local_root)?),
+                writer,
+                closing: AtomicBool::new(false),
+                background_started: AtomicBool::new(false),
+                ddl: tokio::sync::Mutex::new(()),
+            }),
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.inner.root
+    }
+
+    pub fn is_read_only(&self) -> bool {
+        self.inner.read_only
+    }
+
+    /// A copy of the catalog as it is now.
+    pub fn catalog(&self) -> Catalog {
+        self.inner
+            .catalog
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The Arrow schema batches appended to `table` are fitted to.
+    pub fn arrow_schema(&self, table: &str) -> Result<SchemaRef, StoreError> {
+        Ok(self.inner.table(table)?.schema())
+    }
+
+    /// Appends rows to `table` and returns once they are durable (fsynced WAL) and
+    /// visible to queries. Columns are matched by name and converted where Arrow can
+    /// (e.g. text to datetime); unknown columns or unconvertible values are an error,
+    /// missing columns are null.
+    pub async fn append(&self, table: &str, batch: RecordBatch) -> Result<AppendAck, StoreError> {
+        let inner = &self.inner;
+        let Some(writer) = &inner.writer else {
+            return Err(StoreError::ReadOnly(inner.root.clone()));
+        };
+        if inner.closing.load(Ordering::SeqCst) {
+            return Err(StoreError::Closed);
+        }
+        let t = inner.table(table)?;
+        let batch =
+            conform(&batch, &t.schema(), Fit::Strict).map_err(|m| StoreError::schema(table, m))?;
+        if batch.num_rows() == 0 {
+            return Ok(AppendAck {
+                rows: 0,
+                wal_seq: 0,
+                wal_offset: 0,
+            });
+        }
+        let frame = wal::encode_frame(&batch).map_err(|m| StoreError::schema(table, m))?;
+        let ack = writer.append(t.clone(), frame, batch).await?;
+        maintenance::after_append(&self.inner, &t);
+        Ok(ack)
+    }
+
+    /// Flushes every table's memtable to Parquet segments and a new manifest.
+    pub async fn flush(&self) -> Result<Vec<FlushReport>, StoreError> {
+        self.inner.check_writable()?;
+        let mut out = Vec::new();
+        for t in self.inner.all_tables() {
+            if let Some(r) = maintenance::flush_table(&self.inner, &t).await? {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Drops whole day partitions older than each table's retention at `now`.
+    pub async fn apply_retention(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<RetentionReport>, StoreError> {
+        self.inner.check_writable()?;
+        maintenance::apply_retention(&self.inner, now).await
+    }
+
+    /// Merges small segments within each day partition.
+    pub async fn compact(&self) -> Result<Vec<CompactionReport>, StoreError> {
+        self.inner.check_writable()?;
+        maintenance::compact(&self.inner).await
+    }
+
+    /// Flushes everything, stops the WAL writer and releases the directory lock.
+    /// Other clones of this `Store` fail with [`StoreError::Closed`] afterwards.
+    pub async fn close(self) -> Result<(), StoreError> {
+        let inner = &self.inner;
+        if inner.read_only || inner.closing.swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        let mut first_err = None;
+        for t in inner.all_tables() {
+            if let Err(e) = maintenance::flush_table_unchecked(inner, &t).await {
+                first_err.get_or_insert(e);
+            }
+        }
+        maintenance::collect_garbage(inner).await;
+        if let Some(w) = &inner.writer {
+            w.shutdown().await;
+        }
+        if let Some(mut l) = inner.lock.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            l.release();
+        }
+        first_err.map_or(Ok(()), Err)
+    }
+
+    /// Registers every catalog table into `engine`, replacing what was there. Call it
+    /// again after a management command that created or changed a table.
+    pub fn register_into(&self, engine: &Engine) {
+        let defs: Vec<(String, Vec<Col>)> = self
+            .catalog()
+            .tables()
+            .map(|d| (d.name.clone(), d.columns.clone()))
+            .collect();
+        for (name, cols) in defs {
+            if let Some(p) = self.table_provider(&name) {
+                engine.register_table(&name, cols, p);
+            }
+        }
+    }
+
+    /// A DataFusion provider for `table` (a fresh snapshot per scan).
+    pub fn table_provider(&self, table: &str) -> Option<Arc<dyn TableProvider>> {
+        let t = self.inner.table(table).ok()?;
+        Some(Arc::new(provider::StoreTable {
+            schema: t.schema(),
+            table: t,
+            segments: self.inner.segments.clone(),
+            read_only: self.inner.read_only,
+        }))
+    }
+
+    /// What the most recent scan of `table` read and pruned.
+    pub fn last_scan_stats(&self, table: &str) -> Option<ScanStats> {
+        let t = self.inner.table(table).ok()?;
+        let s = t
+            .last_scan
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        s
+    }
+
+    /// Segments, manifest version and memtable size of `table`.
+    pub fn table_stats(&self, table: &str) -> Result<TableStats, StoreError> {
+        let t = self.inner.table(table)?;
+        if self.inner.read_only {
+            t.refresh_read_only()?;
+        }
+        let v = t.read_view();
+        let frozen_rows = v.frozen.as_ref().map_or(0, |f| f.mem.rows());
+        let frozen_bytes = v.frozen.as_ref().map_or(0, |f| f.mem.bytes());
+        Ok(TableStats {
+            manifest_version: v.manifest.version,
+            wal_covered_seq: v.manifest.wal_covered_seq,
+            segments: v.manifest.segments.iter().map(|s| (**s).clone()).collect(),
+            memtable_rows: v.active.rows() + frozen_rows,
+            memtable_bytes: v.active.bytes() + frozen_bytes,
+        })
+    }
+
+    /// Read-only stores: reloads the catalog (tables created by the writer appear).
+    /// Table contents refresh by themselves on each scan.
+    pub fn refresh(&self) -> Result<(), StoreError> {
+        let inner = &self.inner;
+        let catalog = Catalog::load(&inner.root)?;
+        let mut tables = inner.tables.write().unwrap_or_else(|e| e.into_inner());
+        tables.retain(|name, _| catalog.get(name).is_some());
+        for def in catalog.tables() {
+            let schema = Engine::arrow_schema(&def.columns);
+            match tables.get(&def.name) {
+                Some(t) => *t.schema.write().unwrap_or_else(|e| e.into_inner()) = schema,
+                None => {
+                    let t = TableShared::open(&inner.root, &def.name, schema, !inner.read_only)?;
+                    tables.insert(def.name.clone(), Arc::new(t));
+                }
+            }
+        }
+        *inner.catalog.write().unwrap_or_else(|e| e.into_inner()) = catalog;
+        Ok(())
+    }
+}
+
+impl StoreInner {
+    fn table(&self, name: &str) -> Result<Arc<TableShared>> {
+        let tables = self.tables.read().unwrap_or_else(|e| e.into_inner());
+        match tables.get(name) {
+            Some(t) => Ok(t.clone()),
+            None => Err(StoreError::unknown_table(
+                name,
+                tables.keys().map(String::as_str),
+            )),
+        }
+    }
+
+    fn all_tables(&self) -> Vec<Arc<TableShared>> {
+        let tables = self.tables.read().unwrap_or_else(|e| e.into_inner());
+        tables.values().cloned().collect()
+    }
+
+    fn check_writable(&self) -> Result<()> {
+        if self.read_only {
+            return Err(StoreError::ReadOnly(self.root.clone()));
+        }
+        if self.closing.load(Ordering::SeqCst) {
+            return Err(StoreError::Closed);
+        }
+        Ok(())
+    }
+
+    fn retention_of(&self, table: &str) -> Option<Duration> {
+        let c = self.catalog.read().unwrap_or_else(|e| e.into_inner());
+        c.get(table).map(|d| d.retention)
+    }
+}

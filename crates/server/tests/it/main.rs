@@ -1,0 +1,8 @@
+//! The server's integration tests (one binary: every test binary re-links DataFusion).
+
+mod hunting;
+mod ingest;
+mod kusto;
+mod python_client;
+mod security;
+mod support;

@@ -1,0 +1,291 @@
+//! The WAL writer: one thread that owns every open WAL file and does group commit.
+//!
+//! Appenders encode their frame on their own task, send it here and wait. The thread
+//! takes every request that is waiting, writes all frames, then fsyncs each touched
+//! file once: N concurrent appends cost one fsync, not N. Only after the fsync does it
+//! put the batches in the memtable (in WAL order) and answer, so an acknowledged row is
+//! durable and immediately queryable. A plain thread (not a tokio task) keeps blocking
+//! fsyncs off the async runtime and lets `Store::open` work without one.
+
+use super::error::{Result, StoreError};
+use super::table::{Frozen, OpenWal, TableShared};
+use super::wal;
+use datafusion::arrow::record_batch::RecordBatch;
+use std::io::Write;
+use std::sync::mpsc;
+use std::sync::Arc;
+use tokio::sync::oneshot;
+
+/// Requests taken in one group, at most.
+const MAX_GROUP: usize = 4096;
+
+/// What an acknowledged append tells the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppendAck {
+    pub rows: usize,
+    /// The WAL file (`<Table>/wal/<wal_seq>.wal`) and byte offset of the frame.
+    pub wal_seq: u64,
+    pub wal_offset: u64,
+}
+
+pub(crate) enum Request {
+    Append {
+        table: Arc<TableShared>,
+        frame: Vec<u8>,
+        batch: RecordBatch,
+        reply: oneshot::Sender<Result<AppendAck>>,
+    },
+    /// Close the table's WAL file and freeze its memtable for a flush. Answers the
+    /// covered WAL sequence, or `None` when there is nothing to flush.
+    Rotate {
+        table: Arc<TableShared>,
+        reply: oneshot::Sender<Result<Option<u64>>>,
+    },
+    Shutdown {
+        reply: oneshot::Sender<()>,
+    },
+}
+
+#[derive(Debug)]
+pub(crate) struct WalWriter {
+    tx: std::sync::Mutex<Option<mpsc::Sender<Request>>>,
+    thread: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl WalWriter {
+    pub(crate) fn start() -> Result<WalWriter> {
+        let (tx, rx) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("clickhunt-wal".into())
+            .spawn(move || run(rx))
+            .map_err(|e| StoreError::io("starting the WAL writer thread", e))?;
+        Ok(WalWriter {
+            tx: std::sync::Mutex::new(Some(tx)),
+            thread: std::sync::Mutex::new(Some(thread)),
+        })
+    }
+
+    fn send(&self, req: Request) -> Result<()> {
+        let tx = self.tx.lock().unwrap_or_else(|e| e.into_inner());
+        match tx.as_ref() {
+            Some(tx) => tx.send(req).map_err(|_| StoreError::Closed),
+            None => Err(StoreError::Closed),
+        }
+    }
+
+    pub(crate) async fn append(
+        &self,
+        table: Arc<TableShared>,
+        frame: Vec<u8>,
+        batch: RecordBatch,
+    ) -> Result<AppendAck> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Request::Append {
+            table,
+            frame,
+            batch,
+            reply,
+        })?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    pub(crate) async fn rotate(&self, table: Arc<TableShared>) -> Result<Option<u64>> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Request::Rotate { table, reply })?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Finishes waiting requests, closes every file and stops the thread.
+    pub(crate) async fn shutdown(&self) {
+        let (reply, rx) = oneshot::channel();
+        if self.send(Request::Shutdown { reply }).is_ok() {
+            let _ = rx.await;
+        }
+        self.tx.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let handle = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(h) = handle {
+            let _ = tokio::task::spawn_blocking(move || h.join()).await;
+        }
+    }
+}
+
+struct Pending {
+    table: Arc<TableShared>,
+    batch: RecordBatch,
+    ack: AppendAck,
+    reply: oneshot::Sender<Result<AppendAck>>,
+}
+
+fn run(rx: mpsc::Receiver<Request>) {
+    while let Ok(first) = rx.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(r) => group.push(r),
+                Err(_) => break,
+            }
+        }
+        let mut pending: Vec<Pending> = Vec::new();
+        for req in group {
+            match req {
+                Request::Append {
+                    table,
+                    frame,
+                    batch,
+                    reply,
+                } => match write_frame(&table, &frame) {
+                    Ok((wal_seq, wal_offset)) => pending.push(Pending {
+                        ack: AppendAck {
+                            rows: batch.num_rows(),
+                            wal_seq,
+                            wal_offset,
+                        },
+                        table,
+                        batch,
+                        reply,
+                    }),
+                    Err(e) => {
+                        let _ = reply.send(Err(e));
+                    }
+                },
+                Request::Rotate { table, reply } => {
+                    commit(&mut pending, Some(&table));
+                    let _ = reply.send(rotate(&table));
+                }
+                Request::Shutdown { reply } => {
+                    commit(&mut pending, None);
+                    let _ = reply.send(());
+                    return;
+                }
+            }
+        }
+        commit(&mut pending, None);
+    }
+}
+
+/// Appends one frame to the table's current WAL file (opening a new one if needed).
+fn write_frame(table: &TableShared, frame: &[u8]) -> Result<(u64, u64)> {
+    if table.dropped.load(std::sync::atomic::Ordering::SeqCst) {
+        return Err(StoreError::unknown_table(&table.name, []));
+    }
+    let mut st = table.wal.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(why) = &st.poisoned {
+        return Err(StoreError::Rejected(format!(
+            "table `{}`: appends are disabled after a WAL write failure ({why}); reopen the store",
+            table.name
+        )));
+    }
+    if st.file.is_none() {
+        let dir = table.wal_dir();
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| StoreError::io(format!("creating {}", dir.display()), e))?;
+        let seq = st.last_seq + 1;
+        let file = wal::create_file(&dir, seq)?;
+        st.last_seq = seq;
+        st.file = Some(OpenWal {
+            seq,
+            file,
+            len: wal::HEADER_LEN,
+        });
+    }
+    let Some(open) = st.file.as_mut() else {
+        return Err(StoreError::Internal("WAL file vanished".into()));
+    };
+    let offset = open.len;
+    let seq = open.seq;
+    if let Err(e) = open.file.write_all(frame) {
+        let path = table.wal_dir().join(wal::file_name(seq));
+        // Never leave half a frame in front of the next one.
+        if let Err(e2) = open.file.set_len(offset) {
+            st.poisoned = Some(format!("{e}; then truncating failed: {e2}"));
+        }
+        return Err(StoreError::io(
+            format!("writing WAL file {}", path.display()),
+            e,
+        ));
+    }
+    open.len += frame.len() as u64;
+    Ok((seq, offset))
+}
+
+/// fsyncs the files of pending appends (of one table, or all), then makes the rows
+/// visible and answers. After a failed fsync nothing of that table is acknowledged.
+fn commit(pending: &mut Vec<Pending>, only: Option<&Arc<TableShared>>) {
+    let (mut mine, rest): (Vec<Pending>, Vec<Pending>) = std::mem::take(pending)
+        .into_iter()
+        .partition(|p| only.is_none_or(|t| Arc::ptr_eq(t, &p.table)));
+    *pending = rest;
+    while let Some(first) = mine.first() {
+        let table = first.table.clone();
+        let (batch, others): (Vec<Pending>, Vec<Pending>) = mine
+            .into_iter()
+            .partition(|p| Arc::ptr_eq(&p.table, &table));
+        mine = others;
+        match sync(&table) {
+            Ok(()) => {
+                {
+                    let mut view = table.write_view();
+                    for p in &batch {
+                        view.active.push(p.batch.clone());
+                    }
+                }
+                for p in batch {
+                    let _ = p.reply.send(Ok(p.ack));
+                }
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                for p in batch {
+                    let _ = p.reply.send(Err(StoreError::Rejected(format!(
+                        "table `{}`: append not durable: {msg}",
+                        table.name
+                    ))));
+                }
+            }
+        }
+    }
+}
+
+fn sync(table: &TableShared) -> Result<()> {
+    let mut st = table.wal.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(open) = st.file.as_ref() else {
+        return Err(StoreError::Internal("WAL file closed before sync".into()));
+    };
+    let seq = open.seq;
+    if let Err(e) = open.file.sync_data() {
+        let path = table.wal_dir().join(wal::file_name(seq));
+        // A file's state after a failed fsync is unknown: stop using it.
+        st.poisoned = Some(format!("fsync of {} failed: {e}", path.display()));
+        return Err(StoreError::io(
+            format!("syncing WAL file {}", path.display()),
+            e,
+        ));
+    }
+    Ok(())
+}
+
+/// Closes the current WAL file and moves the active memtable to `frozen`.
+fn rotate(table: &TableShared) -> Result<Option<u64>> {
+    let mut st = table.wal.lock().unwrap_or_else(|e| e.into_inner());
+    st.file = None;
+    let covered = st.last_seq;
+    let mut view = table.write_view();
+    if view.active.is_empty() && view.frozen.is_none() {
+        return Ok(None);
+    }
+    let active = view.active.take();
+    match view.frozen.as_mut() {
+        // A previous flush failed after freezing: flush both together.
+        Some(f) => {
+            f.mem.extend(active);
+            f.covered_seq = covered;
+        }
+        None => {
+            view.frozen = Some(Frozen {
+                mem: active,
+                covered_seq: covered,
+            })
+        }
+    }
+    Ok(Some(covered))
+}
