@@ -39,7 +39,9 @@ pub fn run(args: GenerateArgs) -> Result<()> {
             .with_context(|| format!("--end: '{t}' is not a datetime"))?,
         None => std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map_or(generate::DEFAULT_END, |d| d.as_secs() as i64 * 1_000_000_000),
+            .map_or(generate::DEFAULT_END, |d| {
+                d.as_secs() as i64 * 1_000_000_000
+            }),
     };
     let clicks = args
         .rows

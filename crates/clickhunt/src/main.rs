@@ -3,6 +3,7 @@
 mod generate_cmd;
 mod ingest_cmd;
 mod keys_cmd;
+mod repl;
 mod serve_cmd;
 mod tables;
 
@@ -17,7 +18,7 @@ use std::process::ExitCode;
 #[command(name = "clickhunt", version, about = "Hunt phishing clicks with KQL")]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand)]
@@ -32,6 +33,15 @@ enum Command {
     Serve(serve_cmd::ServeArgs),
     /// Create, list and revoke API keys for `serve`.
     Keys(keys_cmd::KeysArgs),
+    /// An interactive KQL shell (also what `clickhunt` alone starts).
+    Repl(ReplArgs),
+}
+
+#[derive(clap::Args, Default)]
+struct ReplArgs {
+    /// The data directory (a store made by `clickhunt ingest`/`serve`).
+    #[arg(long, env = "CLICKHUNT_DATA")]
+    data: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
@@ -62,7 +72,13 @@ struct QueryArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    let Some(command) = cli.command else {
+        return run_repl(ReplArgs {
+            data: std::env::var_os("CLICKHUNT_DATA").map(PathBuf::from),
+        });
+    };
+    match command {
+        Command::Repl(args) => run_repl(args),
         Command::Query(args) => run_query(args),
         Command::Ingest(args) => match ingest_cmd::run(args) {
             Ok(true) => ExitCode::SUCCESS,
@@ -113,8 +129,51 @@ fn read_query(args: &QueryArgs) -> Result<String> {
     }
 }
 
+/// Whether `dir` is a clickhunt store (rather than a folder of table files).
+fn is_store_dir(dir: &std::path::Path) -> bool {
+    dir.join("LOCK").exists() || dir.join("catalog.json").exists()
+}
+
+/// Opens the store in `dir` for reading and registers its tables.
+fn attach_store(engine: &Engine, dir: &std::path::Path) -> Result<store::storage::Store> {
+    let s = store::storage::Store::open_read_only(dir)
+        .map_err(|e| anyhow::anyhow!("cannot open the store in {}: {e}", dir.display()))?;
+    s.register_into(engine);
+    Ok(s)
+}
+
+/// Runs a management command (`.show tables`, `.create table`...) against the store:
+/// read-only first, then as the writer for commands that change it.
+fn run_management(dir: &std::path::Path, text: &str) -> Result<engine::QueryResult> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let ro = store::storage::Store::open_read_only(dir)
+            .map_err(|e| anyhow::anyhow!("cannot open the store in {}: {e}", dir.display()))?;
+        match ro.execute_management(text).await {
+            Ok(r) => Ok(r),
+            Err(store::storage::StoreError::ReadOnly(_)) => {
+                drop(ro);
+                let rw = store::storage::Store::open(dir).map_err(|e| {
+                    anyhow::anyhow!("cannot open the store in {}: {e}", dir.display())
+                })?;
+                let r = rw
+                    .execute_management(text)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                rw.close().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                Ok(r)
+            }
+            Err(e) => Err(anyhow::anyhow!("{e}")),
+        }
+    })
+}
+
 fn load_tables(engine: &Engine, args: &QueryArgs) -> Result<()> {
-    if let Some(dir) = &args.data {
+    if let Some(dir) = args.data.as_ref().filter(|d| is_store_dir(d)) {
+        attach_store(engine, dir)?;
+    } else if let Some(dir) = &args.data {
         let entries = std::fs::read_dir(dir)
             .with_context(|| format!("cannot read data directory {}", dir.display()))?;
         for e in entries {
@@ -149,6 +208,19 @@ fn run_query(args: QueryArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if store::catalog::is_management_command(&text) {
+        let Some(dir) = args.data.as_ref().filter(|d| is_store_dir(d)) else {
+            eprintln!("error: management commands need a store: pass --data DIR (made by clickhunt ingest or serve)");
+            return ExitCode::from(2);
+        };
+        return match run_management(dir, &text).and_then(|r| print_result(&r, args.format)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let engine = Engine::new();
     if let Err(e) = load_tables(&engine, &args) {
         eprintln!("error: {e:#}");
@@ -219,4 +291,61 @@ fn print_result(result: &engine::QueryResult, format: Format) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The interactive shell over the store in `--data` (or the built-in empty tables).
+fn run_repl(args: ReplArgs) -> ExitCode {
+    let engine = Engine::new();
+    let dir = args.data.filter(|d| is_store_dir(d));
+    if let Some(d) = &dir {
+        if let Err(e) = attach_store(&engine, d) {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(2);
+        }
+    }
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let run = |text: &str| {
+        if store::catalog::is_management_command(text) {
+            let result = match &dir {
+                Some(d) => run_management(d, text),
+                None if text.trim() == ".show tables" => {
+                    let rows: Vec<String> = engine.table_names();
+                    println!("{}", rows.join("\n"));
+                    return;
+                }
+                None => Err(anyhow::anyhow!(
+                    "management commands need a store: start with --data DIR"
+                )),
+            };
+            match result.and_then(|r| print_result(&r, Format::Table)) {
+                Ok(()) => {}
+                Err(e) => eprintln!("error: {e:#}"),
+            }
+            return;
+        }
+        match rt.block_on(engine.query(text)) {
+            Ok(r) => {
+                if let Err(e) = print_result(&r, Format::Table) {
+                    eprintln!("error: {e:#}");
+                }
+            }
+            Err(err) => eprint!("{}", err.render(text)),
+        }
+    };
+    match repl::run_repl(&engine, run) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

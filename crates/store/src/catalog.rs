@@ -20,7 +20,7 @@ use std::time::Duration;
 /// Kusto's and Defender's default soft-delete period.
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 86_400);
 /// What `.show tables` reports as the database.
-pub const DATABASE_NAME: &str = "clickhunt";
+pub const DATABASE_NAME: &str = "hunting";
 const CATALOG_FILE: &str = "catalog.json";
 const FORMAT: u32 = 1;
 

@@ -9,9 +9,6 @@ use super::{detect, plain_table, Format, IngestError as E};
 use serde_json::Value as Json;
 use std::io::{BufRead, BufReader, Read};
 
-/// The longest JSON line read; longer ones are bad rows (and never held in memory).
-const MAX_LINE_BYTES: usize = 64 << 20;
-
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Mode {
     /// Decided by the first valid line: an object with `category` and `properties`
@@ -32,20 +29,22 @@ pub(crate) fn decode(
     let mut buf = Vec::new();
     let mut line_no = 0usize;
     let mut plain: Option<String> = None;
+    // The longest line read (64 MiB by default); longer ones are bad rows, never held.
+    let max_line = router.opts.max_value_bytes.saturating_mul(64).max(1 << 16);
     loop {
         buf.clear();
         let n = (&mut reader)
-            .take(MAX_LINE_BYTES as u64 + 1)
+            .take(max_line as u64 + 1)
             .read_until(b'\n', &mut buf)
             .map_err(|e| super::read_error(source, e, in_gzip))?;
         if n == 0 {
             break;
         }
         line_no += 1;
-        if buf.len() > MAX_LINE_BYTES {
+        if buf.len() > max_line {
             // Not kept in memory: skip to the end of the line and report it.
             skip_line(&mut reader).map_err(|e| super::read_error(source, e, in_gzip))?;
-            let reason = format!("record longer than the limit of {MAX_LINE_BYTES} bytes");
+            let reason = format!("record longer than the limit of {max_line} bytes");
             router.reject(line_no, None, reason, None);
             continue;
         }

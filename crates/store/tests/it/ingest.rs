@@ -498,6 +498,26 @@ fn ten_megabyte_field_is_refused_clearly() {
 }
 
 #[test]
+fn overlong_line_is_skipped_without_holding_it() {
+    let o = DecodeOptions {
+        max_value_bytes: 1024,
+        skip_bad_rows: true,
+        ..with_table("UrlClickEvents")
+    };
+    let long = format!("{{\"Url\":\"{}\"}}", "y".repeat(200_000));
+    let input = format!("{{\"Url\":\"a\"}}\n{long}\n{{\"Url\":\"b\"}}\n");
+    let d = run(input.as_bytes(), Format::Jsonl, &o).unwrap();
+    assert_eq!(strings(&d, "UrlClickEvents", "Url"), ["a", "b"]);
+    assert_eq!(d.rejected.len(), 1);
+    assert_eq!(d.rejected[0].line, 2);
+    assert!(
+        d.rejected[0].reason.contains("longer than"),
+        "{:?}",
+        d.rejected[0]
+    );
+}
+
+#[test]
 fn empty_input_is_an_error() {
     for input in [&b""[..], b"\n\r\n  ", b"\xEF\xBB\xBF"] {
         let e = run(input, Format::Auto, &opts()).unwrap_err();

@@ -1,5 +1,5 @@
 //! The store's one integration-test binary.
-mod ingest;
-mod storage;
 mod catalog;
 mod generate;
+mod ingest;
+mod storage;
