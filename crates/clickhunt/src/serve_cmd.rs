@@ -46,6 +46,10 @@ pub struct ServeArgs {
     /// Requests per minute per API key (0: no limit).
     #[arg(long, default_value_t = 600)]
     rate_limit: u32,
+    /// Memory the running queries may hold, in MiB; a query over it fails with
+    /// Defender's "excessive resource consumption" message (0: no cap).
+    #[arg(long, default_value_t = 8192)]
+    query_memory_mib: usize,
     /// A browser origin allowed to call the API, besides the ADX web UI (repeatable).
     #[arg(long = "allow-origin", value_name = "ORIGIN")]
     allow_origins: Vec<String>,
@@ -84,7 +88,10 @@ async fn serve(args: ServeArgs) -> Result<()> {
             );
         }
     }
-    let engine = Arc::new(Engine::new());
+    let engine = Arc::new(Engine::with_config(engine::EngineConfig {
+        memory_limit: (args.query_memory_mib > 0).then(|| args.query_memory_mib * 1024 * 1024),
+        target_partitions: None,
+    }));
     let store = match &args.data {
         Some(dir) => {
             let store = Store::open(dir)
