@@ -46,7 +46,7 @@ pub struct ServeArgs {
     /// Requests per minute per API key (0: no limit).
     #[arg(long, default_value_t = 600)]
     rate_limit: u32,
-    /// Memory the running queries may hold, in MiB; a query over it fails with
+    /// Memory one query may hold, in MiB; a query over it fails with
     /// Defender's "excessive resource consumption" message (0: no cap).
     #[arg(long, default_value_t = 8192)]
     query_memory_mib: usize,

@@ -19,7 +19,8 @@ pub const DEFAULT_TRUNCATION_MAX_RECORDS: u64 = 500_000;
 /// Engine-wide settings.
 #[derive(Clone, Debug, Default)]
 pub struct EngineConfig {
-    /// Bytes that running queries may hold in total (None: unlimited).
+    /// Bytes that one query may hold (None: unlimited). Each query gets its own pool, so
+    /// one heavy hunt fails alone and the others keep running.
     pub memory_limit: Option<usize>,
     /// Partitions a query runs on (None: the number of cores).
     pub target_partitions: Option<usize>,
@@ -33,6 +34,7 @@ struct TableEntry {
 /// A KQL engine over a set of named tables.
 pub struct Engine {
     ctx: SessionContext,
+    memory_limit: Option<usize>,
     tables: RwLock<BTreeMap<String, Arc<TableEntry>>>,
 }
 
@@ -75,16 +77,9 @@ impl Engine {
                     .unwrap_or(2)
             }))
             .with_information_schema(false);
-        let mut runtime = datafusion::execution::runtime_env::RuntimeEnvBuilder::new();
-        if let Some(bytes) = config.memory_limit {
-            runtime = runtime.with_memory_limit(bytes, 1.0);
-        }
-        let ctx = match runtime.build_arc() {
-            Ok(rt) => SessionContext::new_with_config_rt(session, rt),
-            Err(_) => SessionContext::new_with_config(session),
-        };
         let engine = Engine {
-            ctx,
+            ctx: SessionContext::new_with_config(session),
+            memory_limit: config.memory_limit,
             tables: RwLock::new(BTreeMap::new()),
         };
         for (name, spec) in crate::catalog::DEFENDER_TABLES {
@@ -163,7 +158,7 @@ impl Engine {
                 .limit(0, Some(l as usize + 1))?
                 .build()?;
         }
-        let df = self.ctx.execute_logical_plan(plan).await?;
+        let df = self.query_context().execute_logical_plan(plan).await?;
         let mut batches = df.collect().await?;
         let mut truncated = false;
         if let Some(l) = limit {
@@ -179,6 +174,29 @@ impl Engine {
             render: planned.render,
             truncated,
         })
+    }
+
+    /// The context one query runs in: the shared session, with a memory pool of its own
+    /// when the engine has a per-query cap.
+    fn query_context(&self) -> SessionContext {
+        let Some(limit) = self.memory_limit else {
+            return self.ctx.clone();
+        };
+        let state = self.ctx.state();
+        let shared = state.runtime_env().clone();
+        let runtime = datafusion::execution::runtime_env::RuntimeEnv {
+            memory_pool: std::sync::Arc::new(
+                datafusion::execution::memory_pool::GreedyMemoryPool::new(limit),
+            ),
+            disk_manager: shared.disk_manager.clone(),
+            cache_manager: shared.cache_manager.clone(),
+            object_store_registry: shared.object_store_registry.clone(),
+        };
+        let state =
+            datafusion::execution::session_state::SessionStateBuilder::new_from_existing(state)
+                .with_runtime_env(std::sync::Arc::new(runtime))
+                .build();
+        SessionContext::new_with_state(state)
     }
 
     /// The DataFusion session queries run in (for registering object stores).
