@@ -9,7 +9,7 @@ use store::generate::{self, FileFormat, GenerateOptions, Generator, DEFAULT_CLIC
 #[derive(clap::Args)]
 pub struct GenerateArgs {
     /// UrlClickEvents rows to generate (EmailEvents and EmailUrlInfo get about 1.1x
-    /// and 2.4x as many). Default: 20 000 per day.
+    /// and 3.4x as many). Default: 20 000 per day.
     #[arg(long)]
     rows: Option<u64>,
     /// Days of data, ending at --end.

@@ -111,12 +111,12 @@ fn formats_and_sentinel_time_column() {
         "Timestamp,ActionType\r\n2023-12-21T19:56:05Z,ClickAllowed\r\n"
     );
     let (ok, stdout, _) = run(
-        "UrlClickEvents | summarize n = count() by Workload",
+        "UrlClickEvents | summarize n = count() by Workload | sort by Workload asc",
         "jsonl",
     );
     assert!(ok);
     assert!(
-        stdout.starts_with("{\"Workload\":\"Email\",\"n\":"),
+        stdout.starts_with("{\"Workload\":\"Email\",\"n\":7}\n{\"Workload\":\"Teams\""),
         "{stdout}"
     );
     let (ok, stdout, _) = run("UrlClickEvents | count", "table");

@@ -45,7 +45,7 @@ pub const DEFAULT_END: i64 = 1_784_505_600_000_000_000;
 #[derive(Clone, Debug)]
 pub struct GenerateOptions {
     pub seed: u64,
-    /// UrlClickEvents rows; EmailEvents and EmailUrlInfo get about 1.1× and 2.4× as many.
+    /// UrlClickEvents rows; EmailEvents and EmailUrlInfo get about 1.1× and 3.4× as many.
     pub clicks: u64,
     /// The window's length, ending at `end`.
     pub days: u32,

@@ -10,7 +10,7 @@ use datafusion::arrow::array::{
 use datafusion::arrow::datatypes::{Int32Type, Int64Type, TimestampNanosecondType};
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::{Compression, ZstdLevel};
-use datafusion::parquet::file::properties::WriterProperties;
+use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use datafusion::parquet::schema::types::ColumnPath;
 use engine::{Col, KqlType};
 use kql_value::format::{format_datetime, format_datetime_full};
@@ -86,9 +86,16 @@ impl TableFile {
         let file = File::create(path).map_err(|e| GenerateError::io(path, e))?;
         let w = BufWriter::with_capacity(1 << 20, file);
         if format == FileFormat::Parquet {
+            // Statistics only where readers prune by them: min/max of every string
+            // value would cost more than the rest of the encoding.
             let mut props = WriterProperties::builder()
                 .set_compression(Compression::ZSTD(ZstdLevel::default()))
-                .set_max_row_group_row_count(Some(1 << 20));
+                .set_max_row_group_row_count(Some(1 << 18))
+                .set_statistics_enabled(EnabledStatistics::None)
+                .set_column_statistics_enabled(
+                    ColumnPath::from("Timestamp"),
+                    EnabledStatistics::Chunk,
+                );
             // Ids are (nearly) unique: a dictionary costs time and saves nothing.
             for id in [
                 "ReportId",

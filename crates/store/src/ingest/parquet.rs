@@ -18,7 +18,35 @@ use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use engine::{Col, Engine, KqlType};
 use std::sync::Arc;
 
+/// Decodes a Parquet file. The parquet crate asserts on some malformed metadata
+/// (negative offsets, for one) instead of returning an error; such a panic is caught
+/// here and reported as an invalid file, because no input may crash the caller.
 pub(crate) fn decode(
+    bytes: Vec<u8>,
+    table: PlainTable,
+    router: &mut Router<'_>,
+) -> Result<(), IngestError> {
+    let source = router.source;
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        decode_unguarded(bytes, table, router)
+    })) {
+        Ok(result) => result,
+        Err(panic) => {
+            let why = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(IngestError::format(
+                source,
+                None,
+                format!("not a valid Parquet file (the Parquet reader failed: {why})"),
+            ))
+        }
+    }
+}
+
+fn decode_unguarded(
     bytes: Vec<u8>,
     table: PlainTable,
     router: &mut Router<'_>,
