@@ -2,9 +2,8 @@
 //! [`Value`]s for the functions that are evaluated row by row.
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, BooleanBuilder, DurationNanosecondArray,
-    DurationNanosecondBuilder, Float64Array, Float64Builder, Int32Array, Int32Builder, Int64Array,
-    Int64Builder, StringBuilder, TimestampNanosecondArray, TimestampNanosecondBuilder,
+    Array, ArrayRef, AsArray, BooleanBuilder, DurationNanosecondArray, DurationNanosecondBuilder,
+    Float64Builder, Int32Builder, Int64Builder, StringBuilder, TimestampNanosecondBuilder,
 };
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, TimeUnit};
@@ -343,16 +342,6 @@ pub fn values_to_array(values: &[Value], ty: KqlType) -> ArrayRef {
         }
     }
 }
-
-// Keep the concrete array types referenced so a future refactor notices them.
-#[allow(dead_code)]
-type _Arrays = (
-    BooleanArray,
-    Int32Array,
-    Int64Array,
-    Float64Array,
-    TimestampNanosecondArray,
-);
 
 #[cfg(test)]
 mod tests {

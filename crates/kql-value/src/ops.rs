@@ -385,6 +385,20 @@ pub struct StrMatcher {
     trail_term: bool,
 }
 
+/// Lower-cases text for case-insensitive matching, borrowing when it is already lower-case
+/// ASCII.
+pub fn fold_case(hay: &str) -> std::borrow::Cow<'_, str> {
+    if hay.is_ascii() {
+        if hay.bytes().any(|b| b.is_ascii_uppercase()) {
+            std::borrow::Cow::Owned(hay.to_ascii_lowercase())
+        } else {
+            std::borrow::Cow::Borrowed(hay)
+        }
+    } else {
+        std::borrow::Cow::Owned(hay.to_lowercase())
+    }
+}
+
 fn is_term_char(c: char) -> bool {
     c.is_alphanumeric()
 }
@@ -411,15 +425,15 @@ impl StrMatcher {
     pub fn matches(&self, hay: &str) -> bool {
         if self.case_sensitive {
             self.matches_prepared(hay)
-        } else if hay.is_ascii() {
-            if hay.bytes().any(|b| b.is_ascii_uppercase()) {
-                self.matches_prepared(&hay.to_ascii_lowercase())
-            } else {
-                self.matches_prepared(hay)
-            }
         } else {
-            self.matches_prepared(&hay.to_lowercase())
+            self.matches_prepared(&fold_case(hay))
         }
+    }
+
+    /// As [`StrMatcher::matches`] on text already passed through [`fold_case`]: several
+    /// case-insensitive matchers over one value fold it once.
+    pub fn matches_folded(&self, folded: &str) -> bool {
+        self.matches_prepared(folded)
     }
 
     fn matches_prepared(&self, hay: &str) -> bool {

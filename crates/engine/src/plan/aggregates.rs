@@ -151,6 +151,28 @@ pub(crate) fn simple_name(e: &ast::Expr) -> Option<String> {
     }
 }
 
+/// The percentiles of `percentile(s)`/`percentilesw` calls: constants (or a constant
+/// dynamic array) between 0 and 100.
+fn percent_args(function: &str, args: &[Bound], span: Span) -> QResult<Vec<f64>> {
+    let ps: Vec<f64> = args
+        .iter()
+        .flat_map(|p| match &p.value {
+            Some(Value::Dynamic(serde_json::Value::Array(a))) => {
+                a.iter().filter_map(|j| j.as_f64()).collect::<Vec<_>>()
+            }
+            Some(v) => v.as_f64().into_iter().collect(),
+            None => vec![],
+        })
+        .collect();
+    if ps.is_empty() || ps.iter().any(|p| !(0.0..=100.0).contains(p)) {
+        return Err(QueryError::semantic(
+            format!("{function}(): percentiles must be constants between 0 and 100"),
+            span,
+        ));
+    }
+    Ok(ps)
+}
+
 fn limit_arg(b: Option<&Bound>) -> Option<u64> {
     b.and_then(|b| b.value.as_ref())
         .and_then(|v| v.as_i64())
@@ -349,22 +371,7 @@ impl Planner<'_> {
             "percentile" | "percentiles" | "percentiles_array" => {
                 need(2)?;
                 let elem = b[0].ty;
-                let ps: Vec<f64> = b[1..]
-                    .iter()
-                    .flat_map(|p| match &p.value {
-                        Some(Value::Dynamic(serde_json::Value::Array(a))) => {
-                            a.iter().filter_map(|j| j.as_f64()).collect::<Vec<_>>()
-                        }
-                        Some(v) => v.as_f64().into_iter().collect(),
-                        None => vec![],
-                    })
-                    .collect();
-                if ps.is_empty() || ps.iter().any(|p| !(0.0..=100.0).contains(p)) {
-                    return Err(QueryError::semantic(
-                        format!("{n}(): percentiles must be constants between 0 and 100"),
-                        span,
-                    ));
-                }
+                let ps = percent_args(n, &b[1..], span)?;
                 let e = agg::array_agg(b[0].expr.clone())
                     .filter(b[0].expr.clone().is_not_null())
                     .build()?;
@@ -451,22 +458,7 @@ impl Planner<'_> {
             "percentilew" | "percentilesw" | "percentilesw_array" => {
                 need(3)?;
                 let elem = b[0].ty;
-                let ps: Vec<f64> = b[2..]
-                    .iter()
-                    .flat_map(|p| match &p.value {
-                        Some(Value::Dynamic(serde_json::Value::Array(a))) => {
-                            a.iter().filter_map(|j| j.as_f64()).collect::<Vec<_>>()
-                        }
-                        Some(v) => v.as_f64().into_iter().collect(),
-                        None => vec![],
-                    })
-                    .collect();
-                if ps.is_empty() || ps.iter().any(|p| !(0.0..=100.0).contains(p)) {
-                    return Err(QueryError::semantic(
-                        format!("{n}(): percentiles must be constants between 0 and 100"),
-                        span,
-                    ));
-                }
+                let ps = percent_args(n, &b[2..], span)?;
                 let pair = self.registry_call("pack_array", vec![b[0].clone(), b[1].clone()], span);
                 let e = agg::array_agg(pair.expr)
                     .filter(b[0].expr.clone().is_not_null())

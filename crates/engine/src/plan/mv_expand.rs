@@ -84,9 +84,7 @@ impl Planner<'_> {
             )?
             .build()?;
         let unnested = zipped.with_plan(plan);
-        let tuple = Bound0 {
-            expr: unnested.col_expr(t.cols.len()),
-        };
+        let tuple = unnested.col_expr(t.cols.len());
         let element = |k: usize, ty: KqlType, now: i64| -> Expr {
             let get = ValueFunction::new(
                 "mv-expand",
@@ -96,7 +94,7 @@ impl Planner<'_> {
                 false,
                 now,
             )
-            .call(vec![tuple.expr.clone(), lit(k as i64)]);
+            .call(vec![tuple.clone(), lit(k as i64)]);
             if ty == KqlType::Dynamic {
                 get
             } else {
@@ -141,8 +139,4 @@ impl Planner<'_> {
         }
         unnested.project(out)
     }
-}
-
-struct Bound0 {
-    expr: Expr,
 }

@@ -5,7 +5,6 @@ use super::expr::ExprCtx;
 use super::summarize::column_n;
 use super::{Col, Env, Planner, RenderHint, Tabular};
 use crate::error::{suggest, QResult, QueryError};
-use datafusion::common::Column;
 use datafusion::logical_expr::{Expr, LogicalPlanBuilder, SortExpr};
 use kql::ast::{self, OperatorKind, Span};
 use kql_value::{KqlType, Value};
@@ -515,9 +514,4 @@ pub(crate) fn dotnet_type(t: KqlType) -> &'static str {
         KqlType::Guid => "System.Guid",
         KqlType::Dynamic => "System.Object",
     }
-}
-
-#[allow(dead_code)]
-fn _col(c: &str) -> Column {
-    Column::new_unqualified(c)
 }

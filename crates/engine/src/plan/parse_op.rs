@@ -108,9 +108,6 @@ impl Planner<'_> {
                 }
             }
         }
-        if kind == "simple" || kind == "relaxed" {
-            // A pattern ending in a literal must match through to the end of it only.
-        }
         if regex::Regex::new(&re).is_err() {
             return Err(QueryError::semantic(
                 format!("invalid parse pattern (regex {re})"),

@@ -314,10 +314,11 @@ impl ScalarUDFImpl for ValueFunction {
                 let mut b = BooleanBuilder::with_capacity(hay.len());
                 for i in 0..hay.len() {
                     let s = if hay.is_null(i) { "" } else { hay.value(i) };
+                    let folded = ops::fold_case(s);
                     let hit = if *all {
-                        matchers.iter().all(|m| m.matches(s))
+                        matchers.iter().all(|m| m.matches_folded(&folded))
                     } else {
-                        matchers.iter().any(|m| m.matches(s))
+                        matchers.iter().any(|m| m.matches_folded(&folded))
                     };
                     b.append_value(hit);
                 }
@@ -350,6 +351,3 @@ impl ScalarUDFImpl for ValueFunction {
         }
     }
 }
-
-#[allow(dead_code)]
-fn _assert_array(_: &dyn Array) {}
