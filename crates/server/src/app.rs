@@ -232,6 +232,8 @@ impl AppState {
             .route("/metrics", get(metrics))
             .merge(kusto)
             .merge(ingest)
+            .merge(crate::gateway::routes())
+            .merge(crate::web::routes())
             .fallback(not_found)
             .layer(middleware::from_fn_with_state(self.clone(), origin_guard))
             .layer(cors)

@@ -19,6 +19,7 @@
 mod app;
 pub mod auth;
 mod failure;
+mod gateway;
 mod hunting;
 mod ingest;
 mod kusto;
@@ -26,6 +27,7 @@ mod limits;
 mod metrics;
 mod query;
 mod timespan;
+mod web;
 mod wire;
 
 pub use app::{is_loopback, serve, shutdown_signal, AppState, ServerConfig};
