@@ -27,10 +27,16 @@ pub struct ServeArgs {
     /// Address to listen on. A non-loopback address requires API keys.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    /// Fill an empty data directory (or the in-memory tables) with 30 days of
+    /// Fill an empty data directory (or the in-memory tables) with --demo-days of
     /// generated EmailEvents, EmailUrlInfo and UrlClickEvents.
     #[arg(long)]
     demo: bool,
+    /// Days of data --demo generates (ending now).
+    #[arg(long, default_value_t = DEMO_DAYS, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    demo_days: u32,
+    /// UrlClickEvents rows per day --demo generates (with their emails).
+    #[arg(long, default_value_t = DEFAULT_CLICKS_PER_DAY)]
+    demo_clicks_per_day: u64,
     /// The API key file; default `<data>/keys.json`.
     #[arg(long)]
     keys: Option<PathBuf>,
@@ -97,14 +103,14 @@ async fn serve(args: ServeArgs) -> Result<()> {
             let store = Store::open(dir)
                 .with_context(|| format!("opening the data directory {}", dir.display()))?;
             if args.demo {
-                fill_demo_store(&store).await?;
+                fill_demo_store(&store, &args).await?;
             }
             store.register_into(&engine);
             Some(store)
         }
         None => {
             if args.demo {
-                fill_demo_memory(&engine)?;
+                fill_demo_memory(&engine, &args)?;
             }
             None
         }
@@ -124,6 +130,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         public,
         address: addr.to_string(),
         allowed_origins,
+        data_dir: args.data.clone(),
         ..ServerConfig::default()
     };
     let state =
@@ -156,20 +163,20 @@ async fn serve(args: ServeArgs) -> Result<()> {
     Ok(())
 }
 
-fn demo_generator() -> Generator {
+fn demo_generator(args: &ServeArgs) -> Generator {
     let end = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(store::generate::DEFAULT_END, |d| d.as_nanos() as i64);
     Generator::new(GenerateOptions {
-        clicks: DEMO_DAYS as u64 * DEFAULT_CLICKS_PER_DAY,
-        days: DEMO_DAYS,
+        clicks: args.demo_days as u64 * args.demo_clicks_per_day,
+        days: args.demo_days,
         end,
         ..GenerateOptions::default()
     })
 }
 
 /// Generates the demo data into the store when its generated tables are all empty.
-async fn fill_demo_store(store: &Store) -> Result<()> {
+async fn fill_demo_store(store: &Store, args: &ServeArgs) -> Result<()> {
     for t in GENERATED_TABLES {
         let stats = store.table_stats(t)?;
         if !stats.segments.is_empty() || stats.memtable_rows > 0 {
@@ -180,8 +187,8 @@ async fn fill_demo_store(store: &Store) -> Result<()> {
             return Ok(());
         }
     }
-    tracing::info!(days = DEMO_DAYS, "--demo: generating data");
-    let generator = demo_generator();
+    tracing::info!(days = args.demo_days, "--demo: generating data");
+    let generator = demo_generator(args);
     let mut rows = 0usize;
     for i in 0..generator.chunk_count() {
         for (table, batch) in generator.chunk(i).into_tables() {
@@ -198,8 +205,8 @@ async fn fill_demo_store(store: &Store) -> Result<()> {
 }
 
 /// Generates the demo data into in-memory tables (no data directory).
-fn fill_demo_memory(engine: &Engine) -> Result<()> {
-    let generator = demo_generator();
+fn fill_demo_memory(engine: &Engine, args: &ServeArgs) -> Result<()> {
+    let generator = demo_generator(args);
     let mut by_table: std::collections::BTreeMap<&str, Vec<_>> = Default::default();
     for (table, batch) in generator.batches() {
         by_table.entry(table).or_default().push(batch);
@@ -212,6 +219,6 @@ fn fill_demo_memory(engine: &Engine) -> Result<()> {
             .register_batches(table, cols, batches)
             .map_err(|e| anyhow::anyhow!("loading demo {table}: {e}"))?;
     }
-    tracing::info!(days = DEMO_DAYS, "--demo: in-memory data generated");
+    tracing::info!(days = args.demo_days, "--demo: in-memory data generated");
     Ok(())
 }

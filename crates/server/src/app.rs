@@ -54,6 +54,9 @@ pub struct ServerConfig {
     pub allowed_origins: Vec<String>,
     /// Threads of the query runtime (0: one per core).
     pub query_threads: usize,
+    /// The data directory (`None`: in-memory tables). Holds the gateway's policy and
+    /// secret and the saved queries.
+    pub data_dir: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -73,6 +76,7 @@ impl Default for ServerConfig {
             max_ingest_bytes: 1 << 30,
             allowed_origins: vec!["https://dataexplorer.azure.com".into()],
             query_threads: 0,
+            data_dir: None,
         }
     }
 }
