@@ -68,6 +68,17 @@ struct QueryArgs {
     /// Load a table from a file: `Name=path.{jsonl,csv,parquet}` (repeatable).
     #[arg(long = "table", value_name = "NAME=PATH")]
     tables: Vec<String>,
+    /// Show the plan and, for tables in a store, which segment files the scan reads
+    /// and which it prunes by time, instead of running the query.
+    #[arg(long)]
+    explain: bool,
+    /// Run the query this many times in this process and print the last result
+    /// (for timing; see --timings).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    repeat: u32,
+    /// Write each run's wall time as JSON (`{"runs_ms": [...]}`) to this file.
+    #[arg(long, value_name = "FILE")]
+    timings: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -170,9 +181,11 @@ fn run_management(dir: &std::path::Path, text: &str) -> Result<engine::QueryResu
     })
 }
 
-fn load_tables(engine: &Engine, args: &QueryArgs) -> Result<()> {
+/// Registers the tables `args` name; returns the store when `--data` is one.
+fn load_tables(engine: &Engine, args: &QueryArgs) -> Result<Option<store::storage::Store>> {
+    let mut store = None;
     if let Some(dir) = args.data.as_ref().filter(|d| is_store_dir(d)) {
-        attach_store(engine, dir)?;
+        store = Some(attach_store(engine, dir)?);
     } else if let Some(dir) = &args.data {
         let entries = std::fs::read_dir(dir)
             .with_context(|| format!("cannot read data directory {}", dir.display()))?;
@@ -197,7 +210,7 @@ fn load_tables(engine: &Engine, args: &QueryArgs) -> Result<()> {
         };
         tables::load_table(engine, name, std::path::Path::new(path))?;
     }
-    Ok(())
+    Ok(store)
 }
 
 fn run_query(args: QueryArgs) -> ExitCode {
@@ -222,10 +235,13 @@ fn run_query(args: QueryArgs) -> ExitCode {
         };
     }
     let engine = Engine::new();
-    if let Err(e) = load_tables(&engine, &args) {
-        eprintln!("error: {e:#}");
-        return ExitCode::from(2);
-    }
+    let store = match load_tables(&engine, &args) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -236,7 +252,41 @@ fn run_query(args: QueryArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match rt.block_on(engine.query(&text)) {
+    if args.explain {
+        return match rt.block_on(engine.explain(&text)) {
+            Ok(explained) => {
+                print_explain(&explained, store.as_ref());
+                ExitCode::SUCCESS
+            }
+            Err(err) => {
+                eprint!("{}", err.render(&text));
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let mut runs_ms = Vec::new();
+    let mut outcome = None;
+    for _ in 0..args.repeat {
+        let started = std::time::Instant::now();
+        let r = rt.block_on(engine.query(&text));
+        runs_ms.push(started.elapsed().as_secs_f64() * 1e3);
+        let failed = r.is_err();
+        outcome = Some(r);
+        if failed {
+            break;
+        }
+    }
+    if let Some(path) = &args.timings {
+        let body = serde_json::json!({ "runs_ms": runs_ms });
+        if let Err(e) = std::fs::write(path, body.to_string()) {
+            eprintln!("error: writing {}: {e}", path.display());
+            return ExitCode::FAILURE;
+        }
+    }
+    let Some(outcome) = outcome else {
+        return ExitCode::FAILURE;
+    };
+    match outcome {
         Ok(result) => match print_result(&result, args.format) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -260,6 +310,43 @@ fn run_query(args: QueryArgs) -> ExitCode {
             }
             eprint!("{}", err.render(&text));
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints `--explain`: the plans, then per store table the files read and pruned.
+fn print_explain(explained: &engine::Explained, store: Option<&store::storage::Store>) {
+    println!("Logical plan:\n{}\n", explained.logical);
+    println!("Physical plan:\n{}", explained.physical);
+    let Some(store) = store else {
+        return;
+    };
+    let fmt_bound = |b: Option<i64>| {
+        b.map_or("unbounded".to_string(), |ns| {
+            kql_value::format::format_datetime(ns)
+        })
+    };
+    let catalog = store.catalog();
+    for table in catalog.names() {
+        let Some(stats) = store.last_scan_stats(table) else {
+            continue;
+        };
+        println!(
+            "\n{table}: time range {} .. {}; {} file{} scanned ({} rows), {} pruned ({} rows); memtable batches {}",
+            fmt_bound(stats.time_from),
+            fmt_bound(stats.time_to),
+            stats.files_scanned.len(),
+            if stats.files_scanned.len() == 1 { "" } else { "s" },
+            stats.rows_in_scanned_files,
+            stats.files_pruned.len(),
+            stats.rows_in_pruned_files,
+            stats.memtable_batches,
+        );
+        for f in &stats.files_scanned {
+            println!("  scan   {f}");
+        }
+        for f in &stats.files_pruned {
+            println!("  pruned {f}");
         }
     }
 }

@@ -16,7 +16,7 @@ mod udf;
 pub use error::{ErrorKind, QueryError};
 pub use kql_value::{KqlType, Value};
 pub use plan::{Col, RenderHint};
-pub use session::{Engine, EngineConfig, QueryResult};
+pub use session::{Engine, EngineConfig, Explained, QueryResult};
 
 /// Every function name a query may call (scalar functions and aggregations), for
 /// completion in shells and editors.

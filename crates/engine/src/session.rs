@@ -214,6 +214,29 @@ impl Engine {
         plan_query(&ast, &source, self.ctx.clone(), now)
     }
 
+    /// The optimized logical plan and the physical plan of `text`, as text, without
+    /// running it. Planning the physical plan asks each table for its scan, so a
+    /// pruning table (the store's) records what it would read.
+    pub async fn explain(&self, text: &str) -> QResult<Explained> {
+        let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0);
+        let planned = self.plan_at(text, now)?;
+        let df = self
+            .query_context()
+            .execute_logical_plan(planned.result.plan.clone())
+            .await?;
+        let state = self.ctx.state();
+        let logical = state.optimize(df.logical_plan())?;
+        let physical = state.create_physical_plan(&logical).await?;
+        let logical_text = logical.display_indent().to_string();
+        let physical_text = datafusion::physical_plan::displayable(physical.as_ref())
+            .indent(true)
+            .to_string();
+        Ok(Explained {
+            logical: logical_text,
+            physical: physical_text,
+        })
+    }
+
     /// The options a query sets (for callers that apply limits themselves).
     pub fn request_options(&self, text: &str) -> RequestOptions {
         let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0);
@@ -221,6 +244,13 @@ impl Engine {
             .map(|p| p.options)
             .unwrap_or_default()
     }
+}
+
+/// What [`Engine::explain`] shows.
+#[derive(Clone, Debug)]
+pub struct Explained {
+    pub logical: String,
+    pub physical: String,
 }
 
 fn truncate(batches: Vec<RecordBatch>, n: usize) -> Vec<RecordBatch> {

@@ -123,3 +123,82 @@ fn formats_and_sentinel_time_column() {
     assert!(ok);
     assert!(stdout.contains("Count"), "{stdout}");
 }
+
+/// Ingests the sample into a fresh store and returns its directory.
+fn sample_store() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_clickhunt"))
+        .args(["ingest", "--table", "UrlClickEvents", "--data"])
+        .arg(dir.path())
+        .arg(sample())
+        .output()
+        .expect("run clickhunt ingest");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dir
+}
+
+fn run_on_store(dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_clickhunt"))
+        .args(["query", "--data"])
+        .arg(dir)
+        .args(args)
+        .output()
+        .expect("run clickhunt query");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn schema_page_example_and_explain_on_a_store() {
+    let dir = sample_store();
+    let query = format!("UrlClickEvents\n{SCHEMA_PAGE_BODY}");
+    let (ok, stdout, stderr) = run_on_store(dir.path(), &["--format", "json", &query]);
+    assert!(ok, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["rows"].as_array().unwrap().len(), 1, "{stdout}");
+    assert_eq!(v["rows"][0][0], "b1805299-1a63-4c53-fe55-08dc022fc6cc");
+
+    // The sample spans 2023-11-24 and 2023-12-20..21: a December filter prunes November.
+    let (ok, stdout, stderr) = run_on_store(
+        dir.path(),
+        &[
+            "--explain",
+            "UrlClickEvents | where Timestamp > datetime(2023-12-01) | count",
+        ],
+    );
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("Physical plan:"), "{stdout}");
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("UrlClickEvents:"))
+        .unwrap_or_else(|| panic!("no scan line: {stdout}"));
+    assert!(line.contains("2 files scanned (7 rows), 1 pruned (2 rows)"), "{line}");
+    assert!(stdout.contains("pruned segments/date=2023-11-24/"), "{stdout}");
+
+    // --repeat runs the query several times and --timings records each run.
+    let timings = dir.path().join("timings.json");
+    let (ok, stdout, stderr) = run_on_store(
+        dir.path(),
+        &[
+            "--repeat",
+            "3",
+            "--timings",
+            timings.to_str().unwrap(),
+            "--format",
+            "csv",
+            "UrlClickEvents | count",
+        ],
+    );
+    assert!(ok, "{stderr}");
+    assert_eq!(stdout, "Count\r\n9\r\n");
+    let t: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&timings).unwrap()).unwrap();
+    assert_eq!(t["runs_ms"].as_array().unwrap().len(), 3, "{t}");
+}

@@ -154,18 +154,37 @@ impl WrittenFiles {
 }
 
 /// Writes one file per table, `<dir>/<Table>.<ext>`, generating chunks on several
-/// threads and writing each table on its own. `progress` gets the rows written so far.
+/// threads and writing each table on its own. `only` names the tables to write (empty:
+/// all of [`GENERATED_TABLES`]; the data is the same either way). `progress` gets the
+/// rows written so far.
 pub fn write_files(
     generator: &Generator,
     format: FileFormat,
     dir: &Path,
+    only: &[&str],
     progress: Option<&(dyn Fn(u64) + Sync)>,
 ) -> Result<WrittenFiles, GenerateError> {
     let started = Instant::now();
+    if let Some(bad) = only
+        .iter()
+        .find(|t| !GENERATED_TABLES.iter().any(|g| g.eq_ignore_ascii_case(t)))
+    {
+        return Err(GenerateError::Write(format!(
+            "'{bad}' is not a generated table; these are: {}",
+            GENERATED_TABLES.join(", ")
+        )));
+    }
+    let wanted: Vec<bool> = GENERATED_TABLES
+        .iter()
+        .map(|g| only.is_empty() || only.iter().any(|t| g.eq_ignore_ascii_case(t)))
+        .collect();
     std::fs::create_dir_all(dir).map_err(|e| GenerateError::io(dir, e))?;
     let mut files = Vec::new();
     let mut outs = Vec::new();
     for (i, t) in GENERATED_TABLES.iter().enumerate() {
+        if !wanted[i] {
+            continue;
+        }
         let path = dir.join(format!("{t}.{}", format.extension()));
         let cols = engine::catalog::builtin_schema(t).unwrap_or_default();
         let seed = generator.opts.seed.wrapping_add(i as u64);
@@ -218,7 +237,13 @@ pub fn write_files(
             let Ok(chunk) = chunk_rx[(i % workers as u64) as usize].recv() else {
                 break;
             };
-            for (k, (_, batch)) in chunk.into_tables().into_iter().enumerate() {
+            let kept = chunk
+                .into_tables()
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| wanted[*i])
+                .map(|(_, t)| t);
+            for (k, (_, batch)) in kept.enumerate() {
                 let n = batch.num_rows() as u64;
                 if batch_tx[k].send(batch).is_err() {
                     break 'chunks; // the writer failed; its error is reported below

@@ -212,7 +212,7 @@ fn every_written_format_ingests_back_unchanged() {
         FileFormat::Defender,
     ] {
         let dir = tempfile::tempdir().unwrap();
-        let written = generate::write_files(&g, format, dir.path(), None).unwrap();
+        let written = generate::write_files(&g, format, dir.path(), &[], None).unwrap();
         assert_eq!(written.files.len(), 3);
         for (table, path, rows) in &written.files {
             assert_eq!(*rows as usize, want[table.as_str()].num_rows());
