@@ -92,6 +92,8 @@ pub(crate) struct Shared {
     /// When the server started (ns since the epoch).
     pub started: i64,
     pub query_runtime: QueryRuntime,
+    /// The Safe Links gateway (policy, secret, event recorder).
+    pub gateway: crate::gateway::GatewayState,
 }
 
 /// A tokio runtime of its own for query execution. DataFusion operators can compute
@@ -151,6 +153,8 @@ impl AppState {
         config: ServerConfig,
     ) -> std::io::Result<AppState> {
         let query_runtime = QueryRuntime::new(config.query_threads)?;
+        let gateway =
+            crate::gateway::GatewayState::new(config.data_dir.as_deref(), store.clone())?;
         let keys = KeyRing::new(config.keys_path.clone(), config.public);
         let limits = Limits::new(
             config.max_concurrent_queries,
@@ -167,6 +171,7 @@ impl AppState {
                 started: chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0),
                 config,
                 query_runtime,
+                gateway,
             }),
         })
     }

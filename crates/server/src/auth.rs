@@ -27,8 +27,10 @@ const KEY_PREFIX: &str = "chk_";
 pub enum Role {
     /// Queries and `.show` commands.
     Reader,
-    /// Ingest only.
+    /// Ingest only (and the Safe Links gateway API).
     Ingestor,
+    /// The Safe Links gateway API only (rewrite, check): for mail flow and apps.
+    Gateway,
     /// Everything: queries, ingest, management commands, metrics.
     Admin,
 }
@@ -38,6 +40,7 @@ impl Role {
         match self {
             Role::Reader => "reader",
             Role::Ingestor => "ingestor",
+            Role::Gateway => "gateway",
             Role::Admin => "admin",
         }
     }
@@ -49,6 +52,7 @@ impl Role {
                 | (_, Permission::Metrics)
                 | (Role::Reader, Permission::Query)
                 | (Role::Ingestor, Permission::Ingest)
+                | (Role::Ingestor | Role::Gateway, Permission::Gateway)
         )
     }
 }
@@ -59,8 +63,11 @@ impl std::str::FromStr for Role {
         match s.to_ascii_lowercase().as_str() {
             "reader" => Ok(Role::Reader),
             "ingestor" => Ok(Role::Ingestor),
+            "gateway" => Ok(Role::Gateway),
             "admin" => Ok(Role::Admin),
-            _ => Err(format!("unknown role '{s}' (reader, ingestor, admin)")),
+            _ => Err(format!(
+                "unknown role '{s}' (reader, ingestor, gateway, admin)"
+            )),
         }
     }
 }
@@ -73,6 +80,8 @@ pub(crate) enum Permission {
     /// Management commands other than `.show`.
     Manage,
     Metrics,
+    /// The Safe Links rewrite and check API.
+    Gateway,
 }
 
 impl Permission {
@@ -82,6 +91,7 @@ impl Permission {
             Permission::Ingest => "ingest data",
             Permission::Manage => "run management commands",
             Permission::Metrics => "read metrics",
+            Permission::Gateway => "use the Safe Links gateway API",
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The server's integration tests (one binary: every test binary re-links DataFusion).
 
+mod gateway;
 mod hunting;
 mod ingest;
 mod kusto;
