@@ -94,6 +94,8 @@ pub(crate) struct Shared {
     pub query_runtime: QueryRuntime,
     /// The Safe Links gateway (policy, secret, event recorder).
     pub gateway: crate::gateway::GatewayState,
+    /// The web page's saved queries.
+    pub web: crate::web::SavedQueries,
 }
 
 /// A tokio runtime of its own for query execution. DataFusion operators can compute
@@ -169,6 +171,7 @@ impl AppState {
                 limits,
                 metrics: Metrics::default(),
                 started: chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0),
+                web: crate::web::SavedQueries::open(config.data_dir.as_deref()),
                 config,
                 query_runtime,
                 gateway,

@@ -17,6 +17,8 @@ pub(crate) enum Api {
     KustoV2,
     Defender,
     Graph,
+    /// The web hunting page.
+    Web,
 }
 
 impl Api {
@@ -26,6 +28,7 @@ impl Api {
             Api::KustoV2 => "kusto_v2",
             Api::Defender => "defender",
             Api::Graph => "graph",
+            Api::Web => "web",
         }
     }
 }

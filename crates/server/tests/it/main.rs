@@ -7,3 +7,4 @@ mod kusto;
 mod python_client;
 mod security;
 mod support;
+mod web;
