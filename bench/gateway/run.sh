@@ -85,7 +85,7 @@ run() { # name connections threads pace_ms
 
 TOTAL=0
 run "flat out (16 connections)" 16 2 0
-run "paced (20 connections x 1 click per 10 ms, about 2,000/s)" 20 2 10
+run "paced (24 connections, each 10 ms between clicks: about 2,000/s)" 24 2 10
 sleep 1
 ROWS=$(count_rows)
 echo "clicks completed by wrk: $TOTAL; UrlClickEvents rows: $ROWS (wrk drops clicks in flight when it stops, so rows may exceed completed clicks by up to the connection count)"

@@ -69,7 +69,7 @@ DetectionMethod = "URL malicious reputation"
 [Gateway]
 PublicUrl = "{PUBLIC}"
 AllowPrivateNetworks = [{allow_networks}]
-ScanWaitMs = 400
+ScanWaitMs = 2000
 ResolveTimeoutMs = 4000
 TrustedProxies = ["10.9.0.0/16"]
 "#
