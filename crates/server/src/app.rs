@@ -155,8 +155,7 @@ impl AppState {
         config: ServerConfig,
     ) -> std::io::Result<AppState> {
         let query_runtime = QueryRuntime::new(config.query_threads)?;
-        let gateway =
-            crate::gateway::GatewayState::new(config.data_dir.as_deref(), store.clone())?;
+        let gateway = crate::gateway::GatewayState::new(config.data_dir.as_deref(), store.clone())?;
         let keys = KeyRing::new(config.keys_path.clone(), config.public);
         let limits = Limits::new(
             config.max_concurrent_queries,
