@@ -34,7 +34,7 @@ const TIMECHART = ['UrlClickEvents', '| summarize count() by bin(Timestamp, 1d),
 const MISSPELLED = ['UrlClickEvents', '| where ActionTyp == "ClickBlocked"', '| take 10'];
 const HUNDRED_K = [
   'range x from 1 to 100000 step 1',
-  '| extend Url = strcat("https://example.com/p/", x), Even = x % 2 == 0, Details = bag_pack("n", x)',
+  '| extend Url = strcat("https://example.com/p/", x), Even = x % 2 == 0',
 ];
 
 mkdirSync(ARTIFACTS, { recursive: true });
@@ -201,6 +201,20 @@ async function withoutKeys(browser) {
     assert(text.includes('UrlClickEvents') && text.includes('ActionType'), `editor: ${text}`);
   });
 
+  await step('completion offers operators and the schema\'s columns', page, async () => {
+    await editor(page).click();
+    await page.keyboard.press('Control+a');
+    await page.keyboard.press('Delete');
+    await page.keyboard.type('UrlClickEvents | whe');
+    await page.waitForSelector('.cm-tooltip-autocomplete li:has-text("where")');
+    await page.keyboard.press('Enter');
+    await page.keyboard.type(' IsClicked');
+    await page.waitForSelector('.cm-tooltip-autocomplete li:has-text("IsClickedThrough")');
+    await page.keyboard.press('Enter');
+    const text = await editor(page).innerText();
+    assert(text === 'UrlClickEvents | where IsClickedThrough', `completed: ${text}`);
+  });
+
   await step('schema page example runs with Shift+Enter and fills the grid', page, async () => {
     await typeQuery(page, SCHEMA_PAGE_EXAMPLE);
     const expected = await apiQuery(url, SCHEMA_PAGE_EXAMPLE.join('\n'));
@@ -225,6 +239,16 @@ async function withoutKeys(browser) {
     const clip = await page.evaluate(() => navigator.clipboard.readText());
     const cell = await page.textContent('.grid-row[data-row="0"] .grid-cell[data-col="2"]');
     assert(clip === cell && clip.includes('@'), `clipboard ${clip} vs cell ${cell}`);
+    // A dynamic value opens as indented JSON.
+    await page.click('#tab-new');
+    await typeQuery(page, ['print Details = bag_pack("urls", dynamic(["https://a.example/", "https://b.example/"]), "n", 2)']);
+    await page.keyboard.press('Shift+Enter');
+    await waitDone(page);
+    await page.click('.grid-row[data-row="0"] .grid-cell.json');
+    const shown = await page.textContent('#cell-detail-value');
+    const expected = JSON.stringify({ urls: ['https://a.example/', 'https://b.example/'], n: 2 }, null, 2);
+    assert(shown === expected, `expanded: ${shown}`);
+    await page.screenshot({ path: join(ARTIFACTS, '01b-json-expanded.png') });
   });
 
   await step('timechart: one series per ActionType', page, async () => {
@@ -376,18 +400,41 @@ async function withoutKeys(browser) {
     assert(notice.includes('first 100,000 rows'), `notice: ${notice}`);
   });
 
-  await step('cancel a running query', page, async () => {
-    await typeQuery(page, ['range x from 1 to 3000000000 step 1', '| summarize sum(x % 7)']);
+  await step('cancel a running query: the server stops it', page, async () => {
+    const inFlight = async () => {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      return Number(/^clickhunt_queries_in_flight (\d+)$/m.exec(text)[1]);
+    };
+    // A join with 10^9 result rows runs for minutes, in batches the server can stop
+    // between (a join on one key would compute for seconds without yielding).
+    await typeQuery(page, [
+      'range x from 1 to 1000000 step 1 | extend k = x % 1000',
+      '| join kind=inner (range y from 1 to 1000000 step 1 | extend k = y % 1000) on k',
+      '| count',
+    ]);
     await page.keyboard.press('Shift+Enter');
     await page.waitForSelector('#cancel:not(.hidden)');
-    await page.waitForTimeout(300);
+    const deadline = Date.now() + 10_000;
+    while ((await inFlight()) === 0) {
+      assert(Date.now() < deadline, 'the query never started on the server');
+      await page.waitForTimeout(100);
+    }
+    const tCancel = Date.now();
     await page.click('#cancel');
     const st = await waitDone(page, 10_000);
     assert(st.state === 'cancelled', `status: ${st.text}`);
-    // The server is free again: a small query answers at once.
+    const stopBy = Date.now() + 10_000;
+    while ((await inFlight()) !== 0) {
+      assert(Date.now() < stopBy, 'the server still runs the cancelled query');
+      await page.waitForTimeout(100);
+    }
+    metrics.cancelStoppedMs = Date.now() - tCancel;
+    // The server's query threads are free again: a small query answers at once.
     await typeQuery(page, ['print ok = 1']);
+    const tAgain = Date.now();
     await page.keyboard.press('Shift+Enter');
     const again = await waitDone(page, 30_000);
+    assert(Date.now() - tAgain < 3000, `the next query waited ${Date.now() - tAgain} ms`);
     assert(again.state === 'done', `after cancel: ${again.text}`);
   });
 

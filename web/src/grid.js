@@ -102,13 +102,14 @@ export class Grid {
     this.renderRows();
   }
 
-  /** A width from the header and the first rows' text (sampled, not all rows). */
+  /** A width from the header and a sample of the rows (the first and the last). */
   initialWidth(col, i) {
-    let chars = col.name.length + 3;
-    const sample = Math.min(this.rows.length, 200);
-    for (let r = 0; r < sample; r++) {
-      chars = Math.max(chars, cellText(this.rows[r][i], col.type).length);
-    }
+    let chars = col.name.length + col.type.length + 4;
+    const n = this.rows.length;
+    const sample = n <= 400 ? this.rows : this.rows.slice(0, 200).concat(this.rows.slice(n - 200));
+    for (const row of sample) chars = Math.max(chars, cellText(row[i], col.type).length);
+    // Numbers further down may be longer than the sample's.
+    if (NUMERIC.has(col.type)) chars = Math.max(chars, 9);
     return Math.max(MIN_WIDTH, Math.min(MAX_INITIAL_WIDTH, chars * 7.5 + 18));
   }
 

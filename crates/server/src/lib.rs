@@ -7,11 +7,13 @@
 //! | `POST /v1.0/security/runHuntingQuery` | Microsoft Graph hunting |
 //! | `POST /api/ingest`, `/v1/rest/ingest/{db}/{table}` | ingest into the store |
 //! | `GET /healthz`, `/metrics` | liveness, Prometheus metrics |
+//! | `GET /`, `/api/web/*` | the web hunting page and its API (`web`) |
 //!
 //! Rooms: `app` (state, routes, layers, serving), `auth` (API keys), `limits`
 //! (concurrency, rates), `query` (running a query for any API), `wire` (value formats),
 //! `kusto/` (Kusto frames, errors, management commands), `hunting` (Defender, Graph),
-//! `timespan` (Graph's ISO 8601 windows), `ingest`, `metrics`, `failure`.
+//! `timespan` (Graph's ISO 8601 windows), `ingest`, `metrics`, `failure`, `web/` (the
+//! hunting page's files and API).
 //!
 //! Invariants: HTTP and wire formats live here and nowhere else; the engine is used
 //! only through `engine::Engine`; query text and keys are never logged above `debug`.

@@ -131,12 +131,27 @@ async fn run_query(
 }
 
 /// The render hint with its property names lower-cased (`with (Title="x")` and
-/// `with (title="x")` mean the same in Kusto).
+/// `with (title="x")` mean the same in Kusto). A property given a list
+/// (`ycolumns=a, b`) arrives as one pair per item and leaves as an array.
 fn render_json(h: &engine::RenderHint) -> Json {
-    let props: Map<String, Json> = h
-        .properties
-        .iter()
-        .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+    let mut grouped: Vec<(String, Vec<Json>)> = Vec::new();
+    for (k, v) in &h.properties {
+        let key = k.to_ascii_lowercase();
+        match grouped.iter_mut().find(|(n, _)| *n == key) {
+            Some((_, values)) => values.push(v.clone()),
+            None => grouped.push((key, vec![v.clone()])),
+        }
+    }
+    let props: Map<String, Json> = grouped
+        .into_iter()
+        .map(|(k, mut values)| {
+            let v = if values.len() == 1 {
+                values.remove(0)
+            } else {
+                Json::Array(values)
+            };
+            (k, v)
+        })
         .collect();
     json!({"kind": h.visualization, "properties": props})
 }

@@ -147,6 +147,17 @@ async fn query_answers_rows_render_hint_and_time() {
     assert!(v["elapsedMs"].as_f64().unwrap() >= 0.0);
     assert_eq!(v["window"], serde_json::Value::Null);
 
+    // A list property (`ycolumns=a, b`) comes back as an array.
+    let list = post(
+        &st,
+        "/api/web/query",
+        json!({"query": "print a = 1, b = 2, c = \"x\" | render columnchart with (ycolumns=a, b, Series=c)"}),
+    )
+    .await;
+    let props = &list.json()["render"]["properties"];
+    assert_eq!(props["ycolumns"], json!(["a", "b"]), "{props}");
+    assert_eq!(props["series"], "c", "{props}");
+
     let plain = post(&st, "/api/web/query", json!({"query": "print x = 1"})).await;
     assert_eq!(plain.json()["render"], serde_json::Value::Null);
 }
@@ -329,4 +340,46 @@ async fn with_keys_the_page_loads_but_its_api_needs_a_reader_key() {
     .await;
     assert_eq!(saved.status, 201);
     assert_ne!(saved.json()["author"], "anonymous");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schema_counts_store_tables_from_the_manifest_and_memtable() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store::storage::Store::open(dir.path()).unwrap();
+    let engine = std::sync::Arc::new(engine::Engine::new());
+    store.register_into(&engine);
+    let st = server::AppState::new(
+        engine,
+        Some(store),
+        ServerConfig {
+            rate_limit_per_minute: None,
+            data_dir: Some(dir.path().to_path_buf()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let lines = (0..3)
+        .map(|i| json!({"Timestamp": format!("2024-03-26T09:0{i}:00Z"), "Url": "https://a.example/", "ActionType": "ClickAllowed"}).to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let r = send(
+        &st,
+        Request::post("/api/ingest?table=UrlClickEvents&format=jsonl")
+            .body(Body::from(lines))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = send(&st, get("/api/web/schema")).await.json();
+    let rows_of = |name: &str| {
+        v["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .map(|t| t["rows"].clone())
+            .unwrap()
+    };
+    assert_eq!(rows_of("UrlClickEvents"), 3);
+    assert_eq!(rows_of("EmailEvents"), 0);
 }
