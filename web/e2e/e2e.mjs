@@ -325,6 +325,23 @@ async function withoutKeys(browser) {
     assert((await gridHeader(page)).join(',') === 'a', 'ran the first statement');
   });
 
+  await step('the time range filters the tables like Graph\'s Timespan', page, async () => {
+    const countWith = async (value) => {
+      await page.selectOption('#timespan', value);
+      await typeQuery(page, ['UrlClickEvents | count']);
+      await page.keyboard.press('Shift+Enter');
+      const st = await waitDone(page);
+      assert(st.state === 'done', `status: ${st.text}`);
+      return Number(await page.textContent('.grid-row[data-row="0"] .grid-cell'));
+    };
+    const all = (await apiQuery(url, 'UrlClickEvents | count', { timespan: null })).rows[0][0];
+    const lastDay = (await apiQuery(url, 'UrlClickEvents | count', { timespan: 'P1D' })).rows[0][0];
+    assert(lastDay > 0 && lastDay < all, `demo data: ${lastDay} of ${all} in the last day`);
+    assert((await countWith('P1D')) === lastDay, 'Last 24 hours');
+    assert((await countWith('')) === all, 'Set in query');
+    assert((await countWith('P30D')) === all, 'Last 30 days');
+  });
+
   await step('export CSV and JSON', page, async () => {
     await typeQuery(page, ['UrlClickEvents', '| project Timestamp, AccountUpn, Url, ActionType', '| take 25']);
     await page.keyboard.press('Shift+Enter');
@@ -375,6 +392,17 @@ async function withoutKeys(browser) {
       assert(ms < 500, `a scroll took ${ms} ms`);
     }
     await page.screenshot({ path: join(ARTIFACTS, '05-100k-rows-scrolled.png') });
+    // Resize the Url column by dragging its header's edge.
+    const handle = await page.$('.grid-hcell[data-col="1"] .grid-resize');
+    const box = await handle.boundingBox();
+    const before = await page.$eval('.grid-hcell[data-col="1"]', (e) => e.getBoundingClientRect().width);
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + 120, box.y + box.height / 2, { steps: 5 });
+    await page.mouse.up();
+    const after = await page.$eval('.grid-hcell[data-col="1"]', (e) => e.getBoundingClientRect().width);
+    const cell = await page.$eval('.grid-row .grid-cell[data-col="1"]', (e) => e.getBoundingClientRect().width);
+    assert(after > before + 80 && Math.abs(cell - after) < 1, `resize: ${before} → ${after} (cells ${cell})`);
     // Sort by x descending (two clicks): 100000 comes first.
     const sortMs = await page.evaluate(async () => {
       const header = () => document.querySelector('.grid-hcell[data-col="0"]');
