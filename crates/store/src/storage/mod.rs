@@ -98,6 +98,8 @@ pub struct BulkLoad {
     buffered: Vec<RecordBatch>,
     buffered_bytes: usize,
     staged: Vec<Arc<Segment>>,
+    /// The stage being written (one at a time, beside the caller's decoding).
+    in_flight: Option<tokio::task::JoinHandle<Result<Vec<Arc<Segment>>>>>,
     rows: u64,
 }
 
@@ -120,11 +122,26 @@ impl BulkLoad {
         Ok(())
     }
 
+    /// Starts writing the buffered rows in the background, after the previous stage.
     async fn stage(&mut self) -> Result<(), StoreError> {
+        self.wait_in_flight().await?;
         let batches = std::mem::take(&mut self.buffered);
         self.buffered_bytes = 0;
-        let segs = maintenance::write_segments(&self.store.inner, &self.table, batches).await?;
-        self.staged.extend(segs);
+        let inner = self.store.inner.clone();
+        let table = self.table.clone();
+        self.in_flight = Some(tokio::spawn(async move {
+            maintenance::write_segments(&inner, &table, batches).await
+        }));
+        Ok(())
+    }
+
+    async fn wait_in_flight(&mut self) -> Result<(), StoreError> {
+        if let Some(task) = self.in_flight.take() {
+            let segs = task.await.map_err(|e| {
+                StoreError::Internal(format!("writing a bulk load stage failed: {e}"))
+            })??;
+            self.staged.extend(segs);
+        }
         Ok(())
     }
 
@@ -136,11 +153,15 @@ impl BulkLoad {
     /// Writes what is buffered and lists every staged segment in a new manifest version:
     /// from here on queries see all the rows. Returns the rows loaded.
     pub async fn commit(mut self) -> Result<u64, StoreError> {
-        if !self.buffered.is_empty() {
-            if let Err(e) = self.stage().await {
-                self.abort().await;
-                return Err(e);
+        let staged = async {
+            if !self.buffered.is_empty() {
+                self.stage().await?;
             }
+            self.wait_in_flight().await
+        };
+        if let Err(e) = staged.await {
+            self.abort().await;
+            return Err(e);
         }
         let staged = std::mem::take(&mut self.staged);
         if let Err(e) =
@@ -161,6 +182,8 @@ impl BulkLoad {
 
     /// Deletes the staged segments; nothing of this load is visible.
     pub async fn abort(mut self) {
+        // A stage still being written is finished first, so its files go too.
+        let _ = self.wait_in_flight().await;
         for s in std::mem::take(&mut self.staged) {
             let _ = self
                 .store
@@ -360,6 +383,7 @@ impl Store {
             buffered: Vec::new(),
             buffered_bytes: 0,
             staged: Vec::new(),
+            in_flight: None,
             rows: 0,
         })
     }

@@ -1002,9 +1002,9 @@ async fn a_bulk_load_is_visible_all_at_once_on_commit_and_not_at_all_on_abort() 
     load.add(clicks(&[T0, T0 + DAY], 1)).await.unwrap();
     load.add(clicks(&[T0 + 2 * DAY], 3)).await.unwrap();
     assert_eq!(load.rows(), 3);
-    assert_eq!(
-        segment_files(dir.path(), "UrlClickEvents").len(),
-        3,
+    // The first stage is written by now (the second may still be on its way).
+    assert!(
+        segment_files(dir.path(), "UrlClickEvents").len() >= 2,
         "staged"
     );
     assert_eq!(count(&engine, q).await, 1, "staged rows are not visible");
