@@ -79,7 +79,7 @@ pub fn run(args: GenerateArgs) -> Result<()> {
         &args.tables.iter().map(String::as_str).collect::<Vec<_>>(),
         Some(&progress),
     )
-        .with_context(|| format!("writing to {}", args.out.display()))?;
+    .with_context(|| format!("writing to {}", args.out.display()))?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }

@@ -66,11 +66,7 @@ pub fn run(args: IngestArgs) -> Result<bool> {
             ..DecodeOptions::default()
         };
         let catalog = store.catalog();
-        let lookup = |t: &str| -> Option<Vec<Col>> { catalog.get(t).map(|d| d.columns.clone()) };
-        let decoded = ingest::decode_file(path, format, &opts, &lookup);
-        let result = decoded
-            .map_err(|e| anyhow!(e))
-            .and_then(|d| rt.block_on(store_file(&store, &catalog, d, bar.as_ref())));
+        let result = load_file(&rt, &store, &catalog, path, format, opts, bar.as_ref());
         if let Some(b) = &bar {
             b.finish_and_clear();
         }
@@ -116,7 +112,87 @@ struct FileReport {
     format: Format,
 }
 
-/// Creates the new tables, then appends every batch.
+/// Decodes `path` on a thread of its own while this one writes the rows of known
+/// tables as they come, as a bulk load per table (straight to segments, visible
+/// together at the end). A file that fails to decode leaves nothing behind.
+fn load_file(
+    rt: &tokio::runtime::Runtime,
+    store: &Store,
+    catalog: &Catalog,
+    path: &Path,
+    format: Format,
+    mut opts: DecodeOptions,
+    bar: Option<&indicatif::ProgressBar>,
+) -> Result<FileReport> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(2);
+    opts.stream = Some(tx);
+    let lookup = |t: &str| -> Option<Vec<Col>> { catalog.get(t).map(|d| d.columns.clone()) };
+    let mut loads: BTreeMap<String, store::storage::BulkLoad> = BTreeMap::new();
+    // Rows of tables the file creates: appended once the table exists.
+    let mut later: Vec<(String, datafusion::arrow::record_batch::RecordBatch)> = Vec::new();
+    let (decoded, loaded) = std::thread::scope(|s| {
+        let decoder = s.spawn(move || ingest::decode_file(path, format, &opts, &lookup));
+        let loaded = (|| -> Result<()> {
+            for (table, batch) in rx.iter() {
+                if catalog.get(&table).is_none() {
+                    later.push((table, batch));
+                    continue;
+                }
+                if !loads.contains_key(&table) {
+                    let load = rt
+                        .block_on(store.bulk_load(&table))
+                        .with_context(|| format!("loading {table}"))?;
+                    loads.insert(table.clone(), load);
+                }
+                if let Some(load) = loads.get_mut(&table) {
+                    rt.block_on(load.add(batch))
+                        .with_context(|| format!("writing {table}"))?;
+                }
+            }
+            Ok(())
+        })();
+        // On a failure here, draining lets the decoder finish (its sends then fail).
+        drop(rx);
+        let decoded = decoder
+            .join()
+            .map_err(|_| anyhow!("{}: the decoder failed unexpectedly", path.display()))
+            .and_then(|d| d.map_err(|e| anyhow!(e)));
+        (decoded, loaded)
+    });
+    let abort_all = |loads: BTreeMap<String, store::storage::BulkLoad>| {
+        rt.block_on(async {
+            for (_, l) in loads {
+                l.abort().await;
+            }
+        })
+    };
+    let d = match (decoded, loaded) {
+        (Ok(d), Ok(())) => d,
+        (Err(e), _) => {
+            abort_all(loads);
+            return Err(e);
+        }
+        (_, Err(e)) => {
+            abort_all(loads);
+            return Err(e);
+        }
+    };
+    if let Some(b) = bar {
+        b.set_message("committing");
+    }
+    rt.block_on(async {
+        for (table, load) in loads {
+            load.commit()
+                .await
+                .with_context(|| format!("committing the rows of {table}"))?;
+        }
+        let mut d = d;
+        d.batches.extend(later);
+        store_file(store, catalog, d, bar).await
+    })
+}
+
+/// Creates the new tables, then appends every batch it holds.
 async fn store_file(
     store: &Store,
     catalog: &Catalog,

@@ -1,3 +1,4 @@
 //! End-to-end tests of the `clickhunt` binary.
 
+mod ingest;
 mod query;

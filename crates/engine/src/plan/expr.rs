@@ -264,6 +264,9 @@ impl Planner<'_> {
                 e.span,
             )),
             ExprKind::Member { base, name } => {
+                if let Some(b) = self.url_part_shortcut(base, &name.name, cx)? {
+                    return Ok(b);
+                }
                 let b = self.bind_scalar(base, cx)?;
                 let key = Bound::constant(Value::String(name.name.clone()), KqlType::String);
                 self.member_access(b, key, e.span)
@@ -371,6 +374,33 @@ impl Planner<'_> {
             err = err.with_help(s);
         }
         Err(err)
+    }
+
+    /// `parse_url(x).Host` (any string part) as one call that extracts just that part:
+    /// the same dynamic string, without a bag per row.
+    fn url_part_shortcut(
+        &self,
+        base: &ast::Expr,
+        part: &str,
+        cx: &mut ExprCtx,
+    ) -> QResult<Option<Bound>> {
+        let ExprKind::Call { name, args } = &base.kind else {
+            return Ok(None);
+        };
+        if !matches!(name.name.as_str(), "parse_url" | "parseurl")
+            || !kql_value::functions::URL_STRING_PARTS.contains(&part)
+            || args.len() != 1
+            || args[0].name.is_some()
+        {
+            return Ok(None);
+        }
+        let url = self.bind_scalar(&args[0].value, cx)?;
+        let key = Bound::constant(Value::String(part.to_string()), KqlType::String);
+        Ok(Some(self.registry_call(
+            "__parse_url_part",
+            vec![url, key],
+            base.span,
+        )))
     }
 
     fn member_access(&self, base: Bound, key: Bound, span: Span) -> QResult<Bound> {

@@ -426,71 +426,115 @@ fn valid_scheme(s: &str) -> bool {
         && it.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
 }
 
+/// The string parts of an absolute URL, as `parse_url` reports them ("" when absent).
+struct UrlParts<'a> {
+    scheme: &'a str,
+    host: &'a str,
+    port: &'a str,
+    path: &'a str,
+    user: &'a str,
+    password: &'a str,
+    query: &'a str,
+    fragment: &'a str,
+}
+
+fn url_parts(text: &str) -> UrlParts<'_> {
+    let t = text.trim();
+    let mut p = UrlParts {
+        scheme: "",
+        host: "",
+        port: "",
+        path: "",
+        user: "",
+        password: "",
+        query: "",
+        fragment: "",
+    };
+    let Some((s, rest)) = t.split_once("://") else {
+        return p;
+    };
+    if !valid_scheme(s) {
+        return p;
+    }
+    p.scheme = s;
+    let (before_frag, frag) = rest.split_once('#').unwrap_or((rest, ""));
+    p.fragment = frag;
+    let (before_query, q) = before_frag.split_once('?').unwrap_or((before_frag, ""));
+    p.query = q;
+    let (authority, path) = match before_query.find('/') {
+        Some(i) => (&before_query[..i], &before_query[i..]),
+        None => (before_query, ""),
+    };
+    p.path = path;
+    let hostport = match authority.rfind('@') {
+        Some(i) => {
+            let userinfo = &authority[..i];
+            let (u, pw) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+            p.user = u;
+            p.password = pw;
+            &authority[i + 1..]
+        }
+        None => authority,
+    };
+    if hostport.starts_with('[') {
+        match hostport.find(']') {
+            Some(end) => {
+                p.host = &hostport[..=end];
+                p.port = hostport[end + 1..].strip_prefix(':').unwrap_or("");
+            }
+            None => p.host = hostport,
+        }
+    } else {
+        match hostport.rsplit_once(':') {
+            Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => {
+                p.host = h;
+                p.port = port;
+            }
+            _ => p.host = hostport,
+        }
+    }
+    p
+}
+
 /// `parse_url`: `{"Scheme","Host","Port","Path","Username","Password","Query Parameters",
 /// "Fragment"}`; every part is a string ("" when absent), query parameters a bag.
 fn parse_url(a: &[Value], _: &EvalContext) -> Value {
     let text = a[0].to_kql_string();
-    let t = text.trim();
-    let mut scheme = "";
-    let mut host = "";
-    let mut port = "";
-    let mut path = "";
-    let mut user = "";
-    let mut password = "";
-    let mut query = "";
-    let mut fragment = "";
-    if let Some((s, rest)) = t.split_once("://") {
-        if valid_scheme(s) {
-            scheme = s;
-            let (before_frag, frag) = rest.split_once('#').unwrap_or((rest, ""));
-            fragment = frag;
-            let (before_query, q) = before_frag.split_once('?').unwrap_or((before_frag, ""));
-            query = q;
-            let (authority, p) = match before_query.find('/') {
-                Some(i) => (&before_query[..i], &before_query[i..]),
-                None => (before_query, ""),
-            };
-            path = p;
-            let hostport = match authority.rfind('@') {
-                Some(i) => {
-                    let userinfo = &authority[..i];
-                    let (u, pw) = userinfo.split_once(':').unwrap_or((userinfo, ""));
-                    user = u;
-                    password = pw;
-                    &authority[i + 1..]
-                }
-                None => authority,
-            };
-            if hostport.starts_with('[') {
-                match hostport.find(']') {
-                    Some(end) => {
-                        host = &hostport[..=end];
-                        port = hostport[end + 1..].strip_prefix(':').unwrap_or("");
-                    }
-                    None => host = hostport,
-                }
-            } else {
-                match hostport.rsplit_once(':') {
-                    Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) => {
-                        host = h;
-                        port = p;
-                    }
-                    _ => host = hostport,
-                }
-            }
-        }
-    }
+    let p = url_parts(&text);
     let mut m = Map::new();
     let s = |x: &str| Json::String(x.to_string());
-    m.insert("Scheme".into(), s(scheme));
-    m.insert("Host".into(), s(host));
-    m.insert("Port".into(), s(port));
-    m.insert("Path".into(), s(path));
-    m.insert("Username".into(), s(user));
-    m.insert("Password".into(), s(password));
-    m.insert("Query Parameters".into(), query_params(query));
-    m.insert("Fragment".into(), s(fragment));
+    m.insert("Scheme".into(), s(p.scheme));
+    m.insert("Host".into(), s(p.host));
+    m.insert("Port".into(), s(p.port));
+    m.insert("Path".into(), s(p.path));
+    m.insert("Username".into(), s(p.user));
+    m.insert("Password".into(), s(p.password));
+    m.insert("Query Parameters".into(), query_params(p.query));
+    m.insert("Fragment".into(), s(p.fragment));
     Value::Dynamic(Json::Object(m))
+}
+
+/// The parts of `parse_url`'s bag that are strings, by key.
+pub const URL_STRING_PARTS: [&str; 7] = [
+    "Scheme", "Host", "Port", "Path", "Username", "Password", "Fragment",
+];
+
+/// `parse_url(x).Part` without building the bag: the planner's rewrite of a member
+/// access on `parse_url` (same value: a dynamic string).
+fn parse_url_part(a: &[Value], _: &EvalContext) -> Value {
+    let text = a[0].to_kql_string();
+    let p = url_parts(&text);
+    let part = match a[1].to_kql_string().as_str() {
+        "Scheme" => p.scheme,
+        "Host" => p.host,
+        "Port" => p.port,
+        "Path" => p.path,
+        "Username" => p.user,
+        "Password" => p.password,
+        "Fragment" => p.fragment,
+        _ => return Value::Null,
+    };
+    Value::Dynamic(Json::String(part.to_string()))
 }
 
 fn parse_urlquery(a: &[Value], _: &EvalContext) -> Value {
@@ -833,6 +877,15 @@ pub(crate) const FUNCTIONS: &[ScalarFunction] = &[
         returns!(Dynamic),
         parse_url,
         "Parts of an absolute URL as a bag (Scheme, Host, Port, Path, Username, Password, Query Parameters, Fragment).",
+    ),
+    sf(
+        "__parse_url_part",
+        &[],
+        2,
+        2,
+        returns!(Dynamic),
+        parse_url_part,
+        "Internal: parse_url(url).Part for the string parts, without building the bag.",
     ),
     sf(
         "parse_urlquery",

@@ -121,6 +121,10 @@ pub struct DecodeOptions {
     /// The largest value accepted, in bytes (Kusto's limit, 1 MiB, by default).
     pub max_value_bytes: usize,
     pub progress: Option<Progress>,
+    /// Send each finished batch here as it is built instead of keeping it in
+    /// [`Decoded::batches`] (for loading while decoding). When decoding then fails,
+    /// what was sent must be discarded.
+    pub stream: Option<std::sync::mpsc::SyncSender<(String, RecordBatch)>>,
 }
 
 impl Default for DecodeOptions {
@@ -132,6 +136,7 @@ impl Default for DecodeOptions {
             batch_rows: 65_536,
             max_value_bytes: DEFAULT_MAX_VALUE_BYTES,
             progress: None,
+            stream: None,
         }
     }
 }
@@ -161,8 +166,11 @@ pub struct Decoded {
     /// The format decoded (never `Auto`).
     pub format: Format,
     /// (table, batch) in input order; each batch has the table's Arrow schema
-    /// (`engine::Engine::arrow_schema` of its columns).
+    /// (`engine::Engine::arrow_schema` of its columns). Empty when the batches were
+    /// streamed ([`DecodeOptions::stream`]).
     pub batches: Vec<(String, RecordBatch)>,
+    /// Rows decoded per table (kept or streamed).
+    pub rows: BTreeMap<String, usize>,
     /// Rows skipped because they were bad (only with `skip_bad_rows`).
     pub rejected: Vec<RowError>,
     /// Records of tables the lookup does not know (and were not created), by table.
@@ -176,15 +184,11 @@ pub struct Decoded {
 impl Decoded {
     /// Rows decoded per table.
     pub fn rows_by_table(&self) -> BTreeMap<String, usize> {
-        let mut m = BTreeMap::new();
-        for (t, b) in &self.batches {
-            *m.entry(t.clone()).or_default() += b.num_rows();
-        }
-        m
+        self.rows.clone()
     }
 
     pub fn total_rows(&self) -> usize {
-        self.batches.iter().map(|(_, b)| b.num_rows()).sum()
+        self.rows.values().sum()
     }
 }
 

@@ -123,6 +123,7 @@ pub(crate) struct Router<'a> {
     created: Vec<NewTable>,
     rows: u64,
     reported_rows: u64,
+    output_rows: BTreeMap<String, usize>,
 }
 
 impl<'a> Router<'a> {
@@ -145,6 +146,7 @@ impl<'a> Router<'a> {
             created: Vec::new(),
             rows: 0,
             reported_rows: 0,
+            output_rows: BTreeMap::new(),
         }
     }
 
@@ -276,12 +278,22 @@ impl<'a> Router<'a> {
         if let Some(sink) = self.sinks.get_mut(table) {
             if sink.is_full() {
                 if let Some(b) = sink.take_batch() {
-                    self.batches.push((table.to_string(), b));
+                    self.output(table.to_string(), b);
                 }
             }
         }
         if self.rows - self.reported_rows >= 4096 {
             self.report_progress();
+        }
+    }
+
+    /// A finished batch: to the options' stream when there is one, else kept.
+    fn output(&mut self, table: String, batch: RecordBatch) {
+        *self.output_rows.entry(table.clone()).or_default() += batch.num_rows();
+        match &self.opts.stream {
+            // A closed stream means its consumer failed; it reports why.
+            Some(tx) => drop(tx.send((table, batch))),
+            None => self.batches.push((table, batch)),
         }
     }
 
@@ -291,7 +303,11 @@ impl<'a> Router<'a> {
             return;
         }
         self.rows += batch.num_rows() as u64;
-        self.batches.push((table.to_string(), batch));
+        // Rows built row by row before this batch come first: input order is kept.
+        if let Some(earlier) = self.sinks.get_mut(table).and_then(TableSink::take_batch) {
+            self.output(table.to_string(), earlier);
+        }
+        self.output(table.to_string(), batch);
         self.report_progress();
     }
 
@@ -321,13 +337,14 @@ impl<'a> Router<'a> {
         let names: Vec<String> = self.sinks.keys().cloned().collect();
         for name in names {
             if let Some(b) = self.sinks.get_mut(&name).and_then(TableSink::take_batch) {
-                self.batches.push((name, b));
+                self.output(name, b);
             }
         }
         self.report_progress();
         Ok(Decoded {
             format,
             batches: self.batches,
+            rows: self.output_rows,
             rejected: self.rejected,
             unknown: self.unknown,
             created: self.created,

@@ -176,6 +176,54 @@ async fn flush_locked(inner: &StoreInner, t: &Arc<TableShared>) -> Result<Option
     Ok(Some(report))
 }
 
+/// Takes this process's one orphan check for `t` now, before a bulk load stages
+/// segments that no manifest lists yet (a later check would take them for orphans).
+pub(crate) async fn claim_orphan_check(inner: &StoreInner, t: &Arc<TableShared>) {
+    let _guard = t.maintenance.lock().await;
+    remove_orphans_once(inner, t).await;
+}
+
+/// Encodes rows to day segments and stores them, without listing them anywhere.
+pub(crate) async fn write_segments(
+    inner: &StoreInner,
+    t: &Arc<TableShared>,
+    batches: Vec<RecordBatch>,
+) -> Result<Vec<Arc<Segment>>> {
+    let today = chrono::Utc::now()
+        .timestamp_nanos_opt()
+        .unwrap_or(0)
+        .div_euclid(NANOS_PER_DAY);
+    let parts = encode_days(t, batches, None, today).await?;
+    let mut out = Vec::new();
+    for (part, bytes) in parts {
+        out.push(put_segment(inner, t, part, bytes).await?);
+    }
+    Ok(out)
+}
+
+/// Lists already written segments in a new manifest version of `t`.
+pub(crate) async fn install_segments(
+    inner: &StoreInner,
+    t: &Arc<TableShared>,
+    segments: Vec<Arc<Segment>>,
+) -> Result<()> {
+    let _guard = t.maintenance.lock().await;
+    if inner.closing.load(Ordering::SeqCst) {
+        return Err(StoreError::Closed);
+    }
+    if t.dropped.load(Ordering::SeqCst) {
+        return Err(StoreError::unknown_table(&t.name, std::iter::empty()));
+    }
+    let old = t.read_view().manifest.clone();
+    let mut m = Manifest::clone(&old);
+    m.version += 1;
+    m.segments.extend(segments);
+    manifest::write(&t.manifest_dir(), &t.name, &m)?;
+    install(t, m, &[]);
+    manifest::prune_old_versions(&t.manifest_dir());
+    Ok(())
+}
+
 /// Fits, partitions, sorts and encodes rows off the async runtime. `only_day` forces
 /// every row into one partition (compaction of a day keeps its day).
 async fn encode_days(

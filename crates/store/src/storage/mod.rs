@@ -64,6 +64,8 @@ pub struct StoreOptions {
     pub flush_age: Duration,
     /// Compaction merges the segments of a day that are smaller than this.
     pub compact_below_bytes: u64,
+    /// A bulk load writes segments each time this many bytes of rows are buffered.
+    pub bulk_stage_bytes: usize,
     /// A segment removed by compaction or retention is deleted once no snapshot in
     /// this process uses it and this long has passed (read-only processes on the
     /// same directory may still be reading it).
@@ -81,9 +83,114 @@ impl Default for StoreOptions {
             flush_bytes: 64 << 20,
             flush_age: Duration::from_secs(300),
             compact_below_bytes: 64 << 20,
+            bulk_stage_bytes: 512 << 20,
             gc_grace: Duration::from_secs(60),
             object_store: None,
             background: true,
+        }
+    }
+}
+
+/// Rows of one table on their way in as a unit: see [`Store::bulk_load`].
+pub struct BulkLoad {
+    store: Store,
+    table: Arc<TableShared>,
+    buffered: Vec<RecordBatch>,
+    buffered_bytes: usize,
+    staged: Vec<Arc<Segment>>,
+    /// The stage being written (one at a time, beside the caller's decoding).
+    in_flight: Option<tokio::task::JoinHandle<Result<Vec<Arc<Segment>>>>>,
+    rows: u64,
+}
+
+impl BulkLoad {
+    /// Adds rows (fitted to the table's schema as [`Store::append`] does). Every
+    /// [`StoreOptions::bulk_stage_bytes`] of buffered rows are sorted, split by day
+    /// and written as segments.
+    pub async fn add(&mut self, batch: RecordBatch) -> Result<(), StoreError> {
+        let batch = conform(&batch, &self.table.schema(), Fit::Strict)
+            .map_err(|m| StoreError::schema(&self.table.name, m))?;
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        self.rows += batch.num_rows() as u64;
+        self.buffered_bytes += batch.get_array_memory_size();
+        self.buffered.push(batch);
+        if self.buffered_bytes >= self.store.inner.options.bulk_stage_bytes {
+            self.stage().await?;
+        }
+        Ok(())
+    }
+
+    /// Starts writing the buffered rows in the background, after the previous stage.
+    async fn stage(&mut self) -> Result<(), StoreError> {
+        self.wait_in_flight().await?;
+        let batches = std::mem::take(&mut self.buffered);
+        self.buffered_bytes = 0;
+        let inner = self.store.inner.clone();
+        let table = self.table.clone();
+        self.in_flight = Some(tokio::spawn(async move {
+            maintenance::write_segments(&inner, &table, batches).await
+        }));
+        Ok(())
+    }
+
+    async fn wait_in_flight(&mut self) -> Result<(), StoreError> {
+        if let Some(task) = self.in_flight.take() {
+            let segs = task.await.map_err(|e| {
+                StoreError::Internal(format!("writing a bulk load stage failed: {e}"))
+            })??;
+            self.staged.extend(segs);
+        }
+        Ok(())
+    }
+
+    /// Rows added so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Writes what is buffered and lists every staged segment in a new manifest version:
+    /// from here on queries see all the rows. Returns the rows loaded.
+    pub async fn commit(mut self) -> Result<u64, StoreError> {
+        let staged = async {
+            if !self.buffered.is_empty() {
+                self.stage().await?;
+            }
+            self.wait_in_flight().await
+        };
+        if let Err(e) = staged.await {
+            self.abort().await;
+            return Err(e);
+        }
+        let staged = std::mem::take(&mut self.staged);
+        if let Err(e) =
+            maintenance::install_segments(&self.store.inner, &self.table, staged.clone()).await
+        {
+            for s in &staged {
+                let _ = self
+                    .store
+                    .inner
+                    .segments
+                    .delete(&self.table.name, &s.path)
+                    .await;
+            }
+            return Err(e);
+        }
+        Ok(self.rows)
+    }
+
+    /// Deletes the staged segments; nothing of this load is visible.
+    pub async fn abort(mut self) {
+        // A stage still being written is finished first, so its files go too.
+        let _ = self.wait_in_flight().await;
+        for s in std::mem::take(&mut self.staged) {
+            let _ = self
+                .store
+                .inner
+                .segments
+                .delete(&self.table.name, &s.path)
+                .await;
         }
     }
 }
@@ -253,6 +360,32 @@ impl Store {
         let ack = writer.append(t.clone(), frame, batch).await?;
         maintenance::after_append(&self.inner, &t);
         Ok(ack)
+    }
+
+    /// A bulk load into `table`: rows go straight to Parquet segments (no WAL, no
+    /// memtable) as they are added, and become visible together, in one manifest
+    /// version, on [`BulkLoad::commit`] — or not at all ([`BulkLoad::abort`], or a
+    /// crash: unlisted segment files are removed at a later open). For loading files,
+    /// where all-or-nothing matters and the rows are already on disk elsewhere.
+    pub async fn bulk_load(&self, table: &str) -> Result<BulkLoad, StoreError> {
+        let inner = &self.inner;
+        if inner.writer.is_none() {
+            return Err(StoreError::ReadOnly(inner.root.clone()));
+        }
+        if inner.closing.load(Ordering::SeqCst) {
+            return Err(StoreError::Closed);
+        }
+        let t = inner.table(table)?;
+        maintenance::claim_orphan_check(inner, &t).await;
+        Ok(BulkLoad {
+            store: self.clone(),
+            table: t,
+            buffered: Vec::new(),
+            buffered_bytes: 0,
+            staged: Vec::new(),
+            in_flight: None,
+            rows: 0,
+        })
     }
 
     /// Flushes every table's memtable to Parquet segments and a new manifest.

@@ -251,7 +251,7 @@ pub(crate) fn encode(
 /// on id-like columns so `ReportId == "..."` skips row groups.
 fn writer_properties(schema: &SchemaRef, time_col: Option<usize>, rows: usize) -> WriterProperties {
     let mut b = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default()))
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).unwrap_or_default()))
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_dictionary_page_size_limit(DICTIONARY_PAGE_LIMIT)
         .set_created_by(format!("clickhunt {}", env!("CARGO_PKG_VERSION")));

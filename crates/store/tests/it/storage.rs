@@ -978,3 +978,71 @@ async fn a_planned_scan_pins_its_segments_through_a_compaction() {
     store.compact().await.unwrap();
     assert_eq!(segment_files(dir.path(), "UrlClickEvents").len(), 1);
 }
+
+#[tokio::test]
+async fn a_bulk_load_is_visible_all_at_once_on_commit_and_not_at_all_on_abort() {
+    let dir = tempfile::tempdir().unwrap();
+    // A tiny stage size: every batch is written as segments at once.
+    let store = Store::open_with(
+        dir.path(),
+        StoreOptions {
+            bulk_stage_bytes: 1,
+            ..options()
+        },
+    )
+    .unwrap();
+    let engine = engine_over(&store);
+    store
+        .append("UrlClickEvents", clicks(&[T0], 0))
+        .await
+        .unwrap();
+    let q = "UrlClickEvents | count";
+
+    let mut load = store.bulk_load("UrlClickEvents").await.unwrap();
+    load.add(clicks(&[T0, T0 + DAY], 1)).await.unwrap();
+    load.add(clicks(&[T0 + 2 * DAY], 3)).await.unwrap();
+    assert_eq!(load.rows(), 3);
+    // The first stage is written by now (the second may still be on its way).
+    assert!(
+        segment_files(dir.path(), "UrlClickEvents").len() >= 2,
+        "staged"
+    );
+    assert_eq!(count(&engine, q).await, 1, "staged rows are not visible");
+    load.abort().await;
+    assert!(segment_files(dir.path(), "UrlClickEvents").is_empty());
+    assert_eq!(count(&engine, q).await, 1);
+
+    let mut load = store.bulk_load("UrlClickEvents").await.unwrap();
+    load.add(clicks(&[T0, T0 + DAY], 1)).await.unwrap();
+    load.add(clicks(&[T0 + 2 * DAY], 3)).await.unwrap();
+    assert_eq!(count(&engine, q).await, 1);
+    assert_eq!(load.commit().await.unwrap(), 3);
+    assert_eq!(count(&engine, q).await, 4);
+    assert_eq!(
+        count(
+            &engine,
+            "UrlClickEvents | where Timestamp == datetime(2024-03-26T09:39:50.7688641Z) | count"
+        )
+        .await,
+        2,
+        "ticks intact"
+    );
+    // Durable: a reopened store lists the committed segments.
+    store.close().await.unwrap();
+    let store = open(dir.path());
+    assert_eq!(count(&engine_over(&store), q).await, 4);
+    // A batch that does not fit the table is refused by name.
+    let mut load = store.bulk_load("UrlClickEvents").await.unwrap();
+    let bad = RecordBatch::try_from_iter(vec![(
+        "NoSuchColumn",
+        Arc::new(StringArray::from(vec!["x"])) as ArrayRef,
+    )])
+    .unwrap();
+    let e = load.add(bad).await.unwrap_err().to_string();
+    assert!(e.contains("NoSuchColumn"), "{e}");
+    load.abort().await;
+    assert!(matches!(
+        store.bulk_load("NoSuchTable").await,
+        Err(StoreError::UnknownTable { .. })
+    ));
+}
