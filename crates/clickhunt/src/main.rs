@@ -351,11 +351,23 @@ fn print_explain(explained: &engine::Explained, store: Option<&store::storage::S
     }
 }
 
+/// Writes a result to standard output. A reader that stopped reading (`| head`) is
+/// not an error: the output is simply cut short.
+fn emit(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("error: writing the result: {e}");
+        }
+    }
+}
+
 fn print_result(result: &engine::QueryResult, format: Format) -> Result<()> {
     match format {
-        Format::Json => println!("{}", engine::format::to_json(result)?),
-        Format::Jsonl => print!("{}", engine::format::to_jsonl(result)?),
-        Format::Csv => print!("{}", engine::format::to_csv(result)?),
+        Format::Json => emit(&format!("{}\n", engine::format::to_json(result)?)),
+        Format::Jsonl => emit(&engine::format::to_jsonl(result)?),
+        Format::Csv => emit(&engine::format::to_csv(result)?),
         Format::Table => {
             let mut t = comfy_table::Table::new();
             t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
@@ -368,7 +380,7 @@ fn print_result(result: &engine::QueryResult, format: Format) -> Result<()> {
                         .map(|(v, c)| engine::format::value_text(v, c.ty)),
                 );
             }
-            println!("{t}");
+            emit(&format!("{t}\n"));
             let n = result.num_rows();
             eprintln!(
                 "{n} row{}{}",

@@ -158,8 +158,7 @@ pub fn needs_more(text: &str) -> bool {
     let last = text
         .lines()
         .map(|l| l.split("//").next().unwrap_or("").trim())
-        .filter(|l| !l.is_empty())
-        .next_back()
+        .rfind(|l| !l.is_empty())
         .unwrap_or("");
     depth > 0 || quote.is_some() || last.ends_with('|') || last.ends_with(',')
 }

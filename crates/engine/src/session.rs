@@ -76,7 +76,12 @@ impl Engine {
                     .map(|n| n.get())
                     .unwrap_or(2)
             }))
-            .with_information_schema(false);
+            .with_information_schema(false)
+            // Parquet scans (the store's segments) evaluate pushed-down filters while
+            // decoding, cheapest first, and decode the other columns only for the rows
+            // that pass: a needle lookup reads one column, not fifteen.
+            .set_bool("datafusion.execution.parquet.pushdown_filters", true)
+            .set_bool("datafusion.execution.parquet.reorder_filters", true);
         let engine = Engine {
             ctx: SessionContext::new_with_config(session),
             memory_limit: config.memory_limit,

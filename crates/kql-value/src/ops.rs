@@ -383,6 +383,9 @@ pub struct StrMatcher {
     /// the matching position need a term boundary there.
     lead_term: bool,
     trail_term: bool,
+    /// Case-insensitive search of an ASCII needle in ASCII text without folding it
+    /// (no copy per value).
+    ascii_ci: Option<aho_corasick::AhoCorasick>,
 }
 
 /// Lower-cases text for case-insensitive matching, borrowing when it is already lower-case
@@ -412,9 +415,18 @@ impl StrMatcher {
         };
         let lead_term = needle.chars().next().is_some_and(is_term_char);
         let trail_term = needle.chars().last().is_some_and(is_term_char);
+        let ascii_ci = (!case_sensitive && needle.is_ascii() && !needle.is_empty())
+            .then(|| {
+                aho_corasick::AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .build([needle.as_str()])
+                    .ok()
+            })
+            .flatten();
         StrMatcher {
             kind,
             case_sensitive,
+            ascii_ci,
             finder: memchr::memmem::Finder::new(needle.as_bytes()).into_owned(),
             needle,
             lead_term,
@@ -425,8 +437,39 @@ impl StrMatcher {
     pub fn matches(&self, hay: &str) -> bool {
         if self.case_sensitive {
             self.matches_prepared(hay)
+        } else if let Some(ac) = self.ascii_ci.as_ref().filter(|_| hay.is_ascii()) {
+            self.matches_ascii_ci(ac, hay)
         } else {
             self.matches_prepared(&fold_case(hay))
+        }
+    }
+
+    /// [`StrMatcher::matches`] for ASCII text and an ASCII needle, ignoring case.
+    fn matches_ascii_ci(&self, ac: &aho_corasick::AhoCorasick, hay: &str) -> bool {
+        let n = self.needle.len();
+        let bytes = hay.as_bytes();
+        match self.kind {
+            StrKind::Contains => ac.is_match(hay),
+            StrKind::StartsWith => {
+                bytes.len() >= n && bytes[..n].eq_ignore_ascii_case(self.needle.as_bytes())
+            }
+            StrKind::EndsWith => {
+                bytes.len() >= n
+                    && bytes[bytes.len() - n..].eq_ignore_ascii_case(self.needle.as_bytes())
+            }
+            StrKind::Has | StrKind::HasPrefix | StrKind::HasSuffix => {
+                let check_start = self.lead_term && self.kind != StrKind::HasSuffix;
+                let check_end = self.trail_term && self.kind != StrKind::HasPrefix;
+                ac.find_overlapping_iter(hay).any(|m| {
+                    let before_ok = !check_start
+                        || m.start() == 0
+                        || !bytes[m.start() - 1].is_ascii_alphanumeric();
+                    let after_ok = !check_end
+                        || m.end() == bytes.len()
+                        || !bytes[m.end()].is_ascii_alphanumeric();
+                    before_ok && after_ok
+                })
+            }
         }
     }
 
@@ -448,7 +491,16 @@ impl StrMatcher {
                 }
                 let check_start = self.lead_term && self.kind != StrKind::HasSuffix;
                 let check_end = self.trail_term && self.kind != StrKind::HasPrefix;
-                self.finder.find_iter(hay.as_bytes()).any(|pos| {
+                // Every occurrence, overlapping ones too ("aa" is a suffix of the term
+                // "aaa" at its second position, not its first).
+                let bytes = hay.as_bytes();
+                let mut from = 0;
+                std::iter::from_fn(|| {
+                    let pos = from + self.finder.find(bytes.get(from..)?)?;
+                    from = pos + 1;
+                    Some(pos)
+                })
+                .any(|pos| {
                     let before_ok = !check_start
                         || hay[..pos]
                             .chars()
@@ -473,6 +525,48 @@ pub fn string_op(kind: StrKind, case_sensitive: bool, hay: &str, needle: &str) -
 
 #[cfg(test)]
 mod tests {
+    /// The ASCII case-insensitive path (no folding) agrees with folding first, for every
+    /// text and needle over a small alphabet with case, a term character and a separator.
+    #[test]
+    fn ascii_case_insensitive_matching_agrees_with_folding() {
+        fn strings(max: usize) -> Vec<String> {
+            let mut out = vec![String::new()];
+            let mut frontier = vec![String::new()];
+            for _ in 0..max {
+                let mut next = Vec::new();
+                for s in &frontier {
+                    for c in ['a', 'A', 'b', '1', '-'] {
+                        next.push(format!("{s}{c}"));
+                    }
+                }
+                out.extend(next.iter().cloned());
+                frontier = next;
+            }
+            out
+        }
+        let hays = strings(5);
+        let needles = strings(3);
+        for kind in [
+            StrKind::Contains,
+            StrKind::StartsWith,
+            StrKind::EndsWith,
+            StrKind::Has,
+            StrKind::HasPrefix,
+            StrKind::HasSuffix,
+        ] {
+            for n in &needles {
+                let m = StrMatcher::new(kind, n, false);
+                for h in &hays {
+                    assert_eq!(
+                        m.matches(h),
+                        m.matches_folded(&fold_case(h)),
+                        "{kind:?} {n:?} in {h:?}"
+                    );
+                }
+            }
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -288,6 +288,36 @@ impl ScalarUDFImpl for ValueFunction {
                 )?));
             }
         }
+        // `x matches regex "p"` over a text column: the regex compiled once, no per-row
+        // values.
+        if let (ValueFnKind::Regex, [ColumnarValue::Array(hay), ColumnarValue::Scalar(p)]) =
+            (&self.kind, args.args.as_slice())
+        {
+            let pattern = match p {
+                ScalarValue::Utf8(Some(s))
+                | ScalarValue::Utf8View(Some(s))
+                | ScalarValue::LargeUtf8(Some(s)) => Some(s.clone()),
+                _ => None,
+            };
+            if let (Some(pattern), KqlType::String) = (pattern, self.arg_types[0]) {
+                let hay = match hay.data_type() {
+                    DataType::Utf8 => hay.clone(),
+                    _ => cast(hay, &DataType::Utf8)?,
+                };
+                let hay = hay.as_string::<i32>();
+                let matched = crate::udf::regex_cache::with_regex(&pattern, |re| {
+                    let mut b = BooleanBuilder::with_capacity(hay.len());
+                    for i in 0..hay.len() {
+                        let s = if hay.is_null(i) { "" } else { hay.value(i) };
+                        b.append_value(re.is_match(s));
+                    }
+                    b.finish()
+                });
+                if let Some(m) = matched {
+                    return Ok(ColumnarValue::Array(Arc::new(m)));
+                }
+            }
+        }
         // `x has_any ("a", "b")` over a text column with constant terms: matchers built
         // once, no per-row values.
         if let (ValueFnKind::HasAnyAll { all }, Some(ColumnarValue::Array(hay))) =

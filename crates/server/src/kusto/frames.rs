@@ -279,11 +279,19 @@ pub(crate) fn visualization_json(render: Option<&engine::RenderHint>) -> String 
         render.map_or(Json::Null, |r| Json::String(r.visualization.clone())),
     );
     for (key, out) in KEYS {
+        // A list property (`ycolumns=a, b`) arrives as one pair per item.
         let given = render.and_then(|r| {
-            r.properties
+            let mut values: Vec<Json> = r
+                .properties
                 .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                .filter(|(k, _)| k.eq_ignore_ascii_case(key))
                 .map(|(_, v)| v.clone())
+                .collect();
+            match values.len() {
+                0 => None,
+                1 => values.pop(),
+                _ => Some(Json::Array(values)),
+            }
         });
         let v = match (given, *key) {
             (Some(Json::Array(items)), _) => Json::String(
@@ -413,11 +421,16 @@ mod tests {
     fn visualization_has_every_property() {
         let hint = engine::RenderHint {
             visualization: "timechart".into(),
-            properties: vec![("title".into(), Json::String("Clicks".into()))],
+            properties: vec![
+                ("title".into(), Json::String("Clicks".into())),
+                ("ycolumns".into(), Json::String("Blocked".into())),
+                ("ycolumns".into(), Json::String("Allowed".into())),
+            ],
         };
         let v: Json = serde_json::from_str(&visualization_json(Some(&hint))).unwrap();
         assert_eq!(v["Visualization"], "timechart");
         assert_eq!(v["Title"], "Clicks");
+        assert_eq!(v["YColumns"], "Blocked,Allowed");
         assert_eq!(v["Ymin"], "NaN");
         assert_eq!(v["Accumulate"], false);
         let none: Json = serde_json::from_str(&visualization_json(None)).unwrap();
