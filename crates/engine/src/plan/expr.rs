@@ -378,16 +378,28 @@ impl Planner<'_> {
 
     /// `parse_url(x).Host` (any string part) as one call that extracts just that part:
     /// the same dynamic string, without a bag per row.
-    fn url_part_shortcut(
+    pub(crate) fn url_part_shortcut(
         &self,
         base: &ast::Expr,
         part: &str,
         cx: &mut ExprCtx,
     ) -> QResult<Option<Bound>> {
+        self.url_part_call(base, part, cx, "__parse_url_part")
+    }
+
+    /// The url-part rewrite with `function` (the dynamic or the text form).
+    pub(crate) fn url_part_call(
+        &self,
+        base: &ast::Expr,
+        part: &str,
+        cx: &mut ExprCtx,
+        function: &'static str,
+    ) -> QResult<Option<Bound>> {
         let ExprKind::Call { name, args } = &base.kind else {
             return Ok(None);
         };
         if !matches!(name.name.as_str(), "parse_url" | "parseurl")
+            || cx.env.get(&name.name).is_some() // a user function of that name
             || !kql_value::functions::URL_STRING_PARTS.contains(&part)
             || args.len() != 1
             || args[0].name.is_some()
@@ -397,7 +409,7 @@ impl Planner<'_> {
         let url = self.bind_scalar(&args[0].value, cx)?;
         let key = Bound::constant(Value::String(part.to_string()), KqlType::String);
         Ok(Some(self.registry_call(
-            "__parse_url_part",
+            function,
             vec![url, key],
             base.span,
         )))

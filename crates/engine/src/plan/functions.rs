@@ -336,6 +336,18 @@ impl Planner<'_> {
             );
         }
         if let Some(target) = conversion_target(n) {
+            // `tostring(parse_url(x).Host)`: the text of the part, vectorised.
+            if let (KqlType::String, [arg]) = (target, args) {
+                if let (ast::ExprKind::Member { base, name: part }, None) =
+                    (&arg.value.kind, &arg.name)
+                {
+                    if let Some(b) =
+                        self.url_part_call(base, &part.name, cx, "__parse_url_part_text")?
+                    {
+                        return Ok(b);
+                    }
+                }
+            }
             if !args.is_empty() {
                 let x = self.bind_scalar(&args[0].value, cx)?;
                 if args.len() == 1 {

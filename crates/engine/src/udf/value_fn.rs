@@ -288,6 +288,29 @@ impl ScalarUDFImpl for ValueFunction {
                 )?));
             }
         }
+        // `tostring(parse_url(x).Host)` over a text column: no per-row values.
+        if let (
+            ValueFnKind::Registry("__parse_url_part_text"),
+            [ColumnarValue::Array(url), ColumnarValue::Scalar(ScalarValue::Utf8(Some(part)))],
+        ) = (&self.kind, args.args.as_slice())
+        {
+            if self.arg_types[0] == KqlType::String {
+                let url = match url.data_type() {
+                    DataType::Utf8 => url.clone(),
+                    _ => cast(url, &DataType::Utf8)?,
+                };
+                let url = url.as_string::<i32>();
+                let mut b = datafusion::arrow::array::StringBuilder::with_capacity(
+                    url.len(),
+                    url.value_data().len() / 2,
+                );
+                for i in 0..url.len() {
+                    let s = if url.is_null(i) { "" } else { url.value(i) };
+                    b.append_value(kql_value::functions::url_part(s, part).unwrap_or(""));
+                }
+                return Ok(ColumnarValue::Array(Arc::new(b.finish())));
+            }
+        }
         // `x matches regex "p"` over a text column: the regex compiled once, no per-row
         // values.
         if let (ValueFnKind::Regex, [ColumnarValue::Array(hay), ColumnarValue::Scalar(p)]) =

@@ -16,7 +16,7 @@ mod dynamic;
 mod encoding;
 mod math;
 mod network;
-pub use network::URL_STRING_PARTS;
+pub use network::{url_part, URL_STRING_PARTS};
 mod series;
 pub mod sketches;
 mod strings;

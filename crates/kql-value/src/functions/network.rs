@@ -519,12 +519,10 @@ pub const URL_STRING_PARTS: [&str; 7] = [
     "Scheme", "Host", "Port", "Path", "Username", "Password", "Fragment",
 ];
 
-/// `parse_url(x).Part` without building the bag: the planner's rewrite of a member
-/// access on `parse_url` (same value: a dynamic string).
-fn parse_url_part(a: &[Value], _: &EvalContext) -> Value {
-    let text = a[0].to_kql_string();
-    let p = url_parts(&text);
-    let part = match a[1].to_kql_string().as_str() {
+/// One string part of `parse_url(url)` by its key ("Host"...), `None` for another key.
+pub fn url_part<'a>(url: &'a str, part: &str) -> Option<&'a str> {
+    let p = url_parts(url);
+    Some(match part {
         "Scheme" => p.scheme,
         "Host" => p.host,
         "Port" => p.port,
@@ -532,9 +530,28 @@ fn parse_url_part(a: &[Value], _: &EvalContext) -> Value {
         "Username" => p.user,
         "Password" => p.password,
         "Fragment" => p.fragment,
-        _ => return Value::Null,
-    };
-    Value::Dynamic(Json::String(part.to_string()))
+        _ => return None,
+    })
+}
+
+/// `parse_url(x).Part` without building the bag: the planner's rewrite of a member
+/// access on `parse_url` (same value: a dynamic string).
+fn parse_url_part(a: &[Value], _: &EvalContext) -> Value {
+    let text = a[0].to_kql_string();
+    match url_part(&text, &a[1].to_kql_string()) {
+        Some(part) => Value::Dynamic(Json::String(part.to_string())),
+        None => Value::Null,
+    }
+}
+
+/// `tostring(parse_url(x).Part)`: the part as text (the engine runs it vectorised).
+fn parse_url_part_text(a: &[Value], _: &EvalContext) -> Value {
+    let text = a[0].to_kql_string();
+    Value::String(
+        url_part(&text, &a[1].to_kql_string())
+            .unwrap_or("")
+            .to_string(),
+    )
 }
 
 fn parse_urlquery(a: &[Value], _: &EvalContext) -> Value {
@@ -886,6 +903,15 @@ pub(crate) const FUNCTIONS: &[ScalarFunction] = &[
         returns!(Dynamic),
         parse_url_part,
         "Internal: parse_url(url).Part for the string parts, without building the bag.",
+    ),
+    sf(
+        "__parse_url_part_text",
+        &[],
+        2,
+        2,
+        returns!(String),
+        parse_url_part_text,
+        "Internal: tostring(parse_url(url).Part) for the string parts.",
     ),
     sf(
         "parse_urlquery",

@@ -258,14 +258,46 @@ async fn encode_days(
                 }];
             }
         }
-        parts
-            .into_iter()
-            .map(|p| {
-                let bytes = segment::encode(&p.batch, tc)
-                    .map_err(|m| StoreError::segment(format!("{name}/segments"), m))?;
-                Ok((p, bytes))
-            })
-            .collect()
+        // Days are encoded on all cores (a bulk load's last stage, a big flush).
+        let workers = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(parts.len())
+            .max(1);
+        let encode = |p: DayPart| -> Result<(DayPart, Vec<u8>)> {
+            let bytes = segment::encode(&p.batch, tc)
+                .map_err(|m| StoreError::segment(format!("{name}/segments"), m))?;
+            Ok((p, bytes))
+        };
+        if workers == 1 {
+            return parts.into_iter().map(encode).collect();
+        }
+        let mut shares: Vec<Vec<(usize, DayPart)>> = (0..workers).map(|_| Vec::new()).collect();
+        for (i, p) in parts.into_iter().enumerate() {
+            shares[i % workers].push((i, p));
+        }
+        let mut done: Vec<(usize, (DayPart, Vec<u8>))> = std::thread::scope(|s| {
+            let handles: Vec<_> = shares
+                .into_iter()
+                .map(|share| {
+                    s.spawn(|| {
+                        share
+                            .into_iter()
+                            .map(|(i, p)| encode(p).map(|e| (i, e)))
+                            .collect::<Result<Vec<_>>>()
+                    })
+                })
+                .collect();
+            let mut all = Vec::new();
+            for h in handles {
+                let part = h.join().map_err(|_| {
+                    StoreError::Internal("a segment encoding thread panicked".into())
+                })??;
+                all.extend(part);
+            }
+            Ok::<_, StoreError>(all)
+        })?;
+        done.sort_by_key(|(i, _)| *i);
+        Ok(done.into_iter().map(|(_, e)| e).collect())
     });
     task.await
         .map_err(|e| StoreError::Internal(format!("segment encoding task failed: {e}")))?
