@@ -91,9 +91,12 @@ pub fn run(args: IngestArgs) -> Result<bool> {
     }
     rt.block_on(async {
         store.flush().await?;
+        // Loads write a segment per day per stage; merging each day's small segments
+        // now keeps queries from opening hundreds of files.
+        store.compact().await?;
         store.close().await
     })
-    .context("flushing the store")?;
+    .context("flushing and compacting the store")?;
     if args.files.len() > 1 {
         println!("total:");
         for (t, n) in &totals {

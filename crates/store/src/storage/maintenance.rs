@@ -183,20 +183,145 @@ pub(crate) async fn claim_orphan_check(inner: &StoreInner, t: &Arc<TableShared>)
     remove_orphans_once(inner, t).await;
 }
 
-/// Encodes rows to day segments and stores them, without listing them anywhere.
-pub(crate) async fn write_segments(
-    inner: &StoreInner,
-    t: &Arc<TableShared>,
+/// One day's file of a bulk load, open: each stage adds a sorted row group.
+pub(crate) struct DayWriter {
+    writer: datafusion::parquet::arrow::ArrowWriter<Vec<u8>>,
+    min_ts: Option<i64>,
+    max_ts: Option<i64>,
+    rows: u64,
+}
+
+/// Writes a stage of a bulk load: its rows fitted, sorted and split by day, each day
+/// as a new row group of that day's open file (on all cores). Nothing is stored yet.
+pub(crate) async fn write_stage(
+    t: &TableShared,
+    mut writers: BTreeMap<i64, DayWriter>,
     batches: Vec<RecordBatch>,
+) -> Result<BTreeMap<i64, DayWriter>> {
+    let schema = t.schema();
+    let name = t.name.clone();
+    let task = tokio::task::spawn_blocking(move || -> Result<BTreeMap<i64, DayWriter>> {
+        let fitted = batches
+            .iter()
+            .map(|b| conform(b, &schema, Fit::Lenient))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|m| StoreError::schema(&name, m))?;
+        let tc = time_column(&schema);
+        let today = chrono::Utc::now()
+            .timestamp_nanos_opt()
+            .unwrap_or(0)
+            .div_euclid(NANOS_PER_DAY);
+        let parts = segment::partition_by_day(&schema, &fitted, tc, today)
+            .map_err(|m| StoreError::schema(&name, m))?;
+        let seg_err = |m: String| StoreError::segment(format!("{name}/segments"), m);
+        let mut jobs: Vec<(DayPart, DayWriter)> = Vec::new();
+        for p in parts {
+            let w = match writers.remove(&p.day) {
+                Some(w) => w,
+                None => DayWriter {
+                    writer: segment::day_writer(&schema, tc, p.batch.num_rows())
+                        .map_err(seg_err)?,
+                    min_ts: None,
+                    max_ts: None,
+                    rows: 0,
+                },
+            };
+            jobs.push((p, w));
+        }
+        let workers = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(jobs.len())
+            .max(1);
+        let mut shares: Vec<Vec<(DayPart, DayWriter)>> = (0..workers).map(|_| Vec::new()).collect();
+        for (i, j) in jobs.into_iter().enumerate() {
+            shares[i % workers].push(j);
+        }
+        let done = std::thread::scope(|s| {
+            let handles: Vec<_> = shares
+                .into_iter()
+                .map(|share| {
+                    s.spawn(move || {
+                        share
+                            .into_iter()
+                            .map(|(p, mut w)| {
+                                w.writer.write(&p.batch).map_err(|e| e.to_string())?;
+                                w.writer.flush().map_err(|e| e.to_string())?;
+                                w.rows += p.batch.num_rows() as u64;
+                                w.min_ts = match (w.min_ts, p.min_ts) {
+                                    (Some(a), Some(b)) => Some(a.min(b)),
+                                    (a, b) => a.or(b),
+                                };
+                                w.max_ts = match (w.max_ts, p.max_ts) {
+                                    (Some(a), Some(b)) => Some(a.max(b)),
+                                    (a, b) => a.or(b),
+                                };
+                                Ok((p.day, w))
+                            })
+                            .collect::<std::result::Result<Vec<_>, String>>()
+                    })
+                })
+                .collect();
+            let mut all = Vec::new();
+            for h in handles {
+                match h.join() {
+                    Ok(r) => all.push(r),
+                    Err(_) => all.push(Err("a segment encoding thread panicked".to_string())),
+                }
+            }
+            all
+        });
+        for r in done {
+            for (day, w) in r.map_err(seg_err)? {
+                writers.insert(day, w);
+            }
+        }
+        Ok(writers)
+    });
+    task.await
+        .map_err(|e| StoreError::Internal(format!("segment encoding task failed: {e}")))?
+}
+
+/// Closes a bulk load's day files and stores them, without listing them anywhere.
+pub(crate) async fn finish_day_files(
+    inner: &StoreInner,
+    t: &TableShared,
+    writers: BTreeMap<i64, DayWriter>,
 ) -> Result<Vec<Arc<Segment>>> {
-    let today = chrono::Utc::now()
-        .timestamp_nanos_opt()
-        .unwrap_or(0)
-        .div_euclid(NANOS_PER_DAY);
-    let parts = encode_days(t, batches, None, today).await?;
+    let name = t.name.clone();
+    let files = tokio::task::spawn_blocking(move || {
+        writers
+            .into_iter()
+            .map(|(day, w)| {
+                let bytes = w
+                    .writer
+                    .into_inner()
+                    .map_err(|e| StoreError::segment(format!("{name}/segments"), e.to_string()))?;
+                Ok((day, w.min_ts, w.max_ts, w.rows, bytes))
+            })
+            .collect::<Result<Vec<_>>>()
+    })
+    .await
+    .map_err(|e| StoreError::Internal(format!("segment encoding task failed: {e}")))??;
     let mut out = Vec::new();
-    for (part, bytes) in parts {
-        out.push(put_segment(inner, t, part, bytes).await?);
+    for (day, min_ts, max_ts, rows, bytes) in files {
+        let date = segment::date_string(day);
+        let path = segment::new_segment_path(&date);
+        let len = bytes.len() as u64;
+        if let Err(e) = inner.segments.put(&t.name, &path, bytes).await {
+            for s in &out {
+                let s: &Arc<Segment> = s;
+                let _ = inner.segments.delete(&t.name, &s.path).await;
+            }
+            return Err(e);
+        }
+        out.push(Arc::new(Segment {
+            path,
+            date,
+            min_ts,
+            max_ts,
+            rows,
+            bytes: len,
+        }));
     }
     Ok(out)
 }

@@ -64,7 +64,8 @@ pub struct StoreOptions {
     pub flush_age: Duration,
     /// Compaction merges the segments of a day that are smaller than this.
     pub compact_below_bytes: u64,
-    /// A bulk load writes segments each time this many bytes of rows are buffered.
+    /// A bulk load encodes a stage (a row group per day) each time this many bytes of
+    /// rows are buffered.
     pub bulk_stage_bytes: usize,
     /// A segment removed by compaction or retention is deleted once no snapshot in
     /// this process uses it and this long has passed (read-only processes on the
@@ -97,16 +98,17 @@ pub struct BulkLoad {
     table: Arc<TableShared>,
     buffered: Vec<RecordBatch>,
     buffered_bytes: usize,
-    staged: Vec<Arc<Segment>>,
+    /// One open file per day (`None` while a stage is being written into them).
+    writers: Option<BTreeMap<i64, maintenance::DayWriter>>,
     /// The stage being written (one at a time, beside the caller's decoding).
-    in_flight: Option<tokio::task::JoinHandle<Result<Vec<Arc<Segment>>>>>,
+    in_flight: Option<tokio::task::JoinHandle<Result<BTreeMap<i64, maintenance::DayWriter>>>>,
     rows: u64,
 }
 
 impl BulkLoad {
     /// Adds rows (fitted to the table's schema as [`Store::append`] does). Every
-    /// [`StoreOptions::bulk_stage_bytes`] of buffered rows are sorted, split by day
-    /// and written as segments.
+    /// [`StoreOptions::bulk_stage_bytes`] of buffered rows are sorted, split by day and
+    /// encoded as one more row group of each day's file; the files are stored on commit.
     pub async fn add(&mut self, batch: RecordBatch) -> Result<(), StoreError> {
         let batch = conform(&batch, &self.table.schema(), Fit::Strict)
             .map_err(|m| StoreError::schema(&self.table.name, m))?;
@@ -122,25 +124,25 @@ impl BulkLoad {
         Ok(())
     }
 
-    /// Starts writing the buffered rows in the background, after the previous stage.
+    /// Starts encoding the buffered rows in the background, after the previous stage.
     async fn stage(&mut self) -> Result<(), StoreError> {
         self.wait_in_flight().await?;
         let batches = std::mem::take(&mut self.buffered);
         self.buffered_bytes = 0;
-        let inner = self.store.inner.clone();
+        let writers = self.writers.take().unwrap_or_default();
         let table = self.table.clone();
         self.in_flight = Some(tokio::spawn(async move {
-            maintenance::write_segments(&inner, &table, batches).await
+            maintenance::write_stage(&table, writers, batches).await
         }));
         Ok(())
     }
 
     async fn wait_in_flight(&mut self) -> Result<(), StoreError> {
         if let Some(task) = self.in_flight.take() {
-            let segs = task.await.map_err(|e| {
+            let writers = task.await.map_err(|e| {
                 StoreError::Internal(format!("writing a bulk load stage failed: {e}"))
             })??;
-            self.staged.extend(segs);
+            self.writers = Some(writers);
         }
         Ok(())
     }
@@ -150,48 +152,28 @@ impl BulkLoad {
         self.rows
     }
 
-    /// Writes what is buffered and lists every staged segment in a new manifest version:
-    /// from here on queries see all the rows. Returns the rows loaded.
+    /// Encodes what is buffered, stores one segment per day and lists them all in a
+    /// new manifest version: from here on queries see all the rows. Returns the rows.
     pub async fn commit(mut self) -> Result<u64, StoreError> {
-        let staged = async {
-            if !self.buffered.is_empty() {
-                self.stage().await?;
-            }
-            self.wait_in_flight().await
-        };
-        if let Err(e) = staged.await {
-            self.abort().await;
-            return Err(e);
+        if !self.buffered.is_empty() {
+            self.stage().await?;
         }
-        let staged = std::mem::take(&mut self.staged);
-        if let Err(e) =
-            maintenance::install_segments(&self.store.inner, &self.table, staged.clone()).await
-        {
-            for s in &staged {
-                let _ = self
-                    .store
-                    .inner
-                    .segments
-                    .delete(&self.table.name, &s.path)
-                    .await;
+        self.wait_in_flight().await?;
+        let writers = self.writers.take().unwrap_or_default();
+        let inner = &self.store.inner;
+        let segments = maintenance::finish_day_files(inner, &self.table, writers).await?;
+        if let Err(e) = maintenance::install_segments(inner, &self.table, segments.clone()).await {
+            for s in &segments {
+                let _ = inner.segments.delete(&self.table.name, &s.path).await;
             }
             return Err(e);
         }
         Ok(self.rows)
     }
 
-    /// Deletes the staged segments; nothing of this load is visible.
+    /// Drops the load: nothing of it was stored, nothing becomes visible.
     pub async fn abort(mut self) {
-        // A stage still being written is finished first, so its files go too.
         let _ = self.wait_in_flight().await;
-        for s in std::mem::take(&mut self.staged) {
-            let _ = self
-                .store
-                .inner
-                .segments
-                .delete(&self.table.name, &s.path)
-                .await;
-        }
     }
 }
 
@@ -362,11 +344,11 @@ impl Store {
         Ok(ack)
     }
 
-    /// A bulk load into `table`: rows go straight to Parquet segments (no WAL, no
-    /// memtable) as they are added, and become visible together, in one manifest
-    /// version, on [`BulkLoad::commit`] — or not at all ([`BulkLoad::abort`], or a
-    /// crash: unlisted segment files are removed at a later open). For loading files,
-    /// where all-or-nothing matters and the rows are already on disk elsewhere.
+    /// A bulk load into `table`: rows are encoded to Parquet as they are added (no WAL,
+    /// no memtable; one file per day, a row group per stage), stored and listed in one
+    /// manifest version on [`BulkLoad::commit`] — or not at all ([`BulkLoad::abort`],
+    /// or a crash before the manifest: unlisted files are removed at a later open). For
+    /// loading files, where all-or-nothing matters and the rows are on disk elsewhere.
     pub async fn bulk_load(&self, table: &str) -> Result<BulkLoad, StoreError> {
         let inner = &self.inner;
         if inner.writer.is_none() {
@@ -382,7 +364,7 @@ impl Store {
             table: t,
             buffered: Vec::new(),
             buffered_bytes: 0,
-            staged: Vec::new(),
+            writers: None,
             in_flight: None,
             rows: 0,
         })

@@ -234,6 +234,17 @@ pub(crate) fn new_segment_path(date: &str) -> String {
     format!("segments/date={date}/{}.parquet", uuid::Uuid::now_v7())
 }
 
+/// A Parquet writer for one day's file that takes several sorted row groups (a bulk
+/// load writes one per stage); `rows` sizes the bloom filters of each row group.
+pub(crate) fn day_writer(
+    schema: &SchemaRef,
+    time_col: Option<usize>,
+    rows: usize,
+) -> std::result::Result<ArrowWriter<Vec<u8>>, String> {
+    let props = writer_properties(schema, time_col, rows);
+    ArrowWriter::try_new(Vec::new(), schema.clone(), Some(props)).map_err(|e| e.to_string())
+}
+
 /// Encodes one sorted day partition as a Parquet file.
 pub(crate) fn encode(
     batch: &RecordBatch,
