@@ -14,8 +14,7 @@ use serde_json::Value as Json;
 use std::io::{BufRead, BufReader, Read};
 use std::sync::Arc;
 
-/// Plain rows are decoded in chunks of this many lines (or bytes) at once.
-const CHUNK_LINES: usize = 16_384;
+/// Plain rows are decoded in chunks of about this many bytes at once.
 const CHUNK_BYTES: usize = 8 << 20;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -34,7 +33,7 @@ pub(crate) fn decode(
     in_gzip: bool,
 ) -> Result<Format, IngestError> {
     let source = router.source;
-    let mut reader = BufReader::with_capacity(1 << 16, input);
+    let mut reader = BufReader::with_capacity(1 << 20, input);
     let mut buf = Vec::new();
     let mut line_no = 0usize;
     let mut plain: Option<String> = None;
@@ -42,6 +41,23 @@ pub(crate) fn decode(
     // The longest line read (64 MiB by default); longer ones are bad rows, never held.
     let max_line = router.opts.max_value_bytes.saturating_mul(64).max(1 << 16);
     loop {
+        if let Some(c) = &mut chunk {
+            // Whole lines straight from the read buffer into the chunk; a line that does
+            // not end in the buffer is read below, one line at a time.
+            let avail = reader
+                .fill_buf()
+                .map_err(|e| super::read_error(source, e, in_gzip))?;
+            if let Some(last) = memchr::memrchr(b'\n', avail) {
+                let block = &avail[..=last];
+                c.push_block(line_no + 1, block);
+                line_no += memchr::memchr_iter(b'\n', block).count();
+                reader.consume(last + 1);
+                if c.is_full() {
+                    c.flush(router);
+                }
+                continue;
+            }
+        }
         buf.clear();
         let n = (&mut reader)
             .take(max_line as u64 + 1)
@@ -55,6 +71,9 @@ pub(crate) fn decode(
             // Not kept in memory: skip to the end of the line and report it.
             skip_line(&mut reader).map_err(|e| super::read_error(source, e, in_gzip))?;
             let reason = format!("record longer than the limit of {max_line} bytes");
+            if let Some(c) = &mut chunk {
+                c.flush(router); // a chunk holds consecutive lines
+            }
             router.reject(line_no, None, reason, None);
             continue;
         }
@@ -65,14 +84,17 @@ pub(crate) fn decode(
         while let Some((b'\n' | b'\r', rest)) = line.split_last() {
             line = rest;
         }
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
         if let Some(c) = &mut chunk {
-            c.push(line_no, line);
+            c.push_block(line_no, &buf);
+            if !buf.ends_with(b"\n") {
+                c.bytes.push(b'\n'); // the last line of the input
+            }
             if c.is_full() {
                 c.flush(router);
             }
+            continue;
+        }
+        if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
         let obj = match parse_object(line) {
@@ -200,10 +222,10 @@ fn is_envelope(obj: &serde_json::Map<String, Json>) -> bool {
 struct PlainChunk {
     table: String,
     schema: SchemaRef,
-    /// The lines, each followed by `\n`.
+    /// Consecutive lines of the input, each ending in `\n` (blank ones included).
     bytes: Vec<u8>,
-    /// (line number, start, end) of each line in `bytes`.
-    lines: Vec<(usize, usize, usize)>,
+    /// The line number of the first line in `bytes`.
+    first_line: usize,
 }
 
 impl PlainChunk {
@@ -220,45 +242,53 @@ impl PlainChunk {
         plain.then(|| PlainChunk {
             table: table.to_string(),
             schema: Engine::arrow_schema(cols),
-            bytes: Vec::with_capacity(CHUNK_BYTES + (1 << 16)),
-            lines: Vec::with_capacity(CHUNK_LINES),
+            bytes: Vec::with_capacity(CHUNK_BYTES + (1 << 20)),
+            first_line: 0,
         })
     }
 
-    fn push(&mut self, line_no: usize, line: &[u8]) {
-        let start = self.bytes.len();
-        self.bytes.extend_from_slice(line);
-        self.lines.push((line_no, start, self.bytes.len()));
-        self.bytes.push(b'\n');
+    /// Adds whole lines starting at line `first_line` (the lines so far end just before).
+    fn push_block(&mut self, first_line: usize, block: &[u8]) {
+        if self.bytes.is_empty() {
+            self.first_line = first_line;
+        }
+        self.bytes.extend_from_slice(block);
     }
 
     fn is_full(&self) -> bool {
-        self.lines.len() >= CHUNK_LINES || self.bytes.len() >= CHUNK_BYTES
+        self.bytes.len() >= CHUNK_BYTES
+    }
+
+    /// The chunk's lines: (line number, text without its line break), blank ones left out.
+    fn lines(&self) -> impl Iterator<Item = (usize, &[u8])> {
+        let body = self.bytes.strip_suffix(b"\n").unwrap_or(&self.bytes);
+        body.split(|&b| b == b'\n')
+            .enumerate()
+            .map(|(i, l)| (self.first_line + i, l.strip_suffix(b"\r").unwrap_or(l)))
+            .filter(|(_, l)| !l.iter().all(u8::is_ascii_whitespace))
     }
 
     fn flush(&mut self, router: &mut Router<'_>) {
-        if self.lines.is_empty() {
+        if self.bytes.is_empty() {
             return;
         }
-        match decode_chunk(
-            &self.bytes,
-            &self.schema,
-            self.lines.len(),
-            router.opts.max_value_bytes,
-        ) {
+        let rows = self.lines().count();
+        let decoded = (rows > 0)
+            .then(|| decode_chunk(&self.bytes, &self.schema, rows, router.opts.max_value_bytes))
+            .flatten();
+        match decoded {
             Some(batch) => router.emit(&self.table, batch),
             None => {
-                for &(line_no, start, end) in &self.lines {
-                    let line = &self.bytes[start..end];
+                let table = self.table.clone();
+                for (line_no, line) in self.lines() {
                     match parse_object(line) {
-                        Ok(obj) => router.json_row(&self.table, line_no, &obj, line),
+                        Ok(obj) => router.json_row(&table, line_no, &obj, line),
                         Err(reason) => router.reject(line_no, None, reason, Some(line)),
                     }
                 }
             }
         }
         self.bytes.clear();
-        self.lines.clear();
     }
 }
 

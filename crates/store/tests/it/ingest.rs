@@ -641,3 +641,59 @@ fn parquet_sample() -> Vec<u8> {
     w.close().unwrap();
     buf
 }
+
+/// Plain rows past the first are decoded in chunks straight from the read buffer:
+/// blank lines, CRLF, a missing final newline and bad rows deep inside keep their line
+/// numbers, and every row arrives once, in order.
+#[test]
+fn chunked_json_lines_keep_line_numbers_and_order() {
+    let mut input = String::new();
+    for i in 1..=30_000 {
+        match i {
+            7 | 20_001 => input.push_str("\r\n"),
+            15_000 => input.push_str("{\"Url\":\"u15000\",\"IsClickedThrough\":\"maybe\"}\r\n"),
+            25_000 => input.push_str("{\"Url\": \"u25000\"\n"),
+            _ => input.push_str(&format!(
+                "{{\"Url\":\"u{i}\",\"Timestamp\":\"2024-01-01T00:00:00.1234567Z\"}}\r\n"
+            )),
+        }
+    }
+    input.push_str("{\"Url\":\"last\"}"); // no newline at the end
+    let o = DecodeOptions {
+        skip_bad_rows: true,
+        ..with_table("UrlClickEvents")
+    };
+    let d = run(input.as_bytes(), Format::Jsonl, &o).unwrap();
+    let urls = strings(&d, "UrlClickEvents", "Url");
+    let mut want: Vec<String> = (1..=30_000)
+        .filter(|i| ![7, 20_001, 15_000, 25_000].contains(i))
+        .map(|i| format!("u{i}"))
+        .collect();
+    want.push("last".into());
+    assert_eq!(urls.len(), want.len());
+    assert!(urls == want, "rows out of order or lost");
+    let bad: Vec<(usize, Option<String>)> = d
+        .rejected
+        .iter()
+        .map(|r| (r.line, r.column.clone()))
+        .collect();
+    assert_eq!(
+        bad,
+        [
+            (15_000, Some("IsClickedThrough".to_string())),
+            (25_000, None)
+        ]
+    );
+    // Without skipping, the same input is refused whole, naming both lines.
+    let e = run(
+        input.as_bytes(),
+        Format::Jsonl,
+        &with_table("UrlClickEvents"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("2 bad rows") && e.contains("line 15000") && e.contains("line 25000"),
+        "{e}"
+    );
+}
