@@ -219,7 +219,6 @@ def main():
     ap.add_argument("--skip-ingest", action="store_true", help="reuse the stores from a previous run")
     args = ap.parse_args()
     if args.cmd == "duckdb-worker":
-        args.task = args.task
         return duckdb_worker(args)
 
     work = os.path.abspath(args.work)

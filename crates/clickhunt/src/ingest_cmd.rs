@@ -41,9 +41,7 @@ const PROGRESS_BYTES: u64 = 8 << 20;
 
 pub fn run(args: IngestArgs) -> Result<bool> {
     let format: Format = args.format.parse().map_err(anyhow::Error::msg)?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let rt = crate::runtime()?;
     let store = Store::open(&args.data)
         .with_context(|| format!("cannot open the data directory {}", args.data.display()))?;
     let mut rejected_out = match &args.skip_bad_rows {

@@ -140,6 +140,13 @@ fn read_query(args: &QueryArgs) -> Result<String> {
     }
 }
 
+/// The runtime the CLI's queries and store calls run on.
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+}
+
 /// Whether `dir` is a clickhunt store (rather than a folder of table files).
 fn is_store_dir(dir: &std::path::Path) -> bool {
     dir.join("LOCK").exists() || dir.join("catalog.json").exists()
@@ -156,10 +163,7 @@ fn attach_store(engine: &Engine, dir: &std::path::Path) -> Result<store::storage
 /// Runs a management command (`.show tables`, `.create table`...) against the store:
 /// read-only first, then as the writer for commands that change it.
 fn run_management(dir: &std::path::Path, text: &str) -> Result<engine::QueryResult> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async {
+    runtime()?.block_on(async {
         let ro = store::storage::Store::open_read_only(dir)
             .map_err(|e| anyhow::anyhow!("cannot open the store in {}: {e}", dir.display()))?;
         match ro.execute_management(text).await {
@@ -242,10 +246,7 @@ fn run_query(args: QueryArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let rt = match runtime() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: {e}");
@@ -402,10 +403,7 @@ fn run_repl(args: ReplArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let rt = match runtime() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: {e}");

@@ -225,13 +225,13 @@ impl Engine {
     pub async fn explain(&self, text: &str) -> QResult<Explained> {
         let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0);
         let planned = self.plan_at(text, now)?;
-        let df = self
-            .query_context()
-            .execute_logical_plan(planned.result.plan.clone())
-            .await?;
         let state = self.ctx.state();
-        let logical = state.optimize(df.logical_plan())?;
-        let physical = state.create_physical_plan(&logical).await?;
+        let logical = state.optimize(&planned.result.plan)?;
+        // `create_physical_plan` would optimize again: plan the optimized plan as is.
+        let physical = state
+            .query_planner()
+            .create_physical_plan(&logical, &state)
+            .await?;
         let logical_text = logical.display_indent().to_string();
         let physical_text = datafusion::physical_plan::displayable(physical.as_ref())
             .indent(true)

@@ -264,7 +264,7 @@ impl Planner<'_> {
                 e.span,
             )),
             ExprKind::Member { base, name } => {
-                if let Some(b) = self.url_part_shortcut(base, &name.name, cx)? {
+                if let Some(b) = self.url_part_call(base, &name.name, cx, "__parse_url_part")? {
                     return Ok(b);
                 }
                 let b = self.bind_scalar(base, cx)?;
@@ -376,18 +376,9 @@ impl Planner<'_> {
         Err(err)
     }
 
-    /// `parse_url(x).Host` (any string part) as one call that extracts just that part:
-    /// the same dynamic string, without a bag per row.
-    pub(crate) fn url_part_shortcut(
-        &self,
-        base: &ast::Expr,
-        part: &str,
-        cx: &mut ExprCtx,
-    ) -> QResult<Option<Bound>> {
-        self.url_part_call(base, part, cx, "__parse_url_part")
-    }
-
-    /// The url-part rewrite with `function` (the dynamic or the text form).
+    /// `parse_url(x).Host` (any string part) as one call of `function` that extracts
+    /// just that part, without a bag per row: `__parse_url_part` (the same dynamic
+    /// string) or `__parse_url_part_text` (its text, for `tostring`).
     pub(crate) fn url_part_call(
         &self,
         base: &ast::Expr,

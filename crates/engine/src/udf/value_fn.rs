@@ -182,19 +182,35 @@ impl ValueFunction {
         case_sensitive: bool,
         negated: bool,
     ) -> Result<ArrayRef> {
-        let hay = match hay.data_type() {
-            DataType::Utf8 => hay.clone(),
-            _ => cast(hay, &DataType::Utf8)?,
-        };
-        let hay = hay.as_string::<i32>();
         let m = StrMatcher::new(kind, needle, case_sensitive);
         let mut b = BooleanBuilder::with_capacity(hay.len());
-        for i in 0..hay.len() {
-            let s = if hay.is_null(i) { "" } else { hay.value(i) };
-            b.append_value(m.matches(s) != negated);
-        }
+        for_each_text(hay, |s| b.append_value(m.matches(s) != negated))?;
         Ok(Arc::new(b.finish()))
     }
+}
+
+/// The text of a string literal argument.
+fn scalar_text(v: &ScalarValue) -> Option<&str> {
+    match v {
+        ScalarValue::Utf8(Some(s))
+        | ScalarValue::Utf8View(Some(s))
+        | ScalarValue::LargeUtf8(Some(s)) => Some(s),
+        _ => None,
+    }
+}
+
+/// Calls `f` with each value of a text column in order (null as "", the empty string
+/// Kusto strings are; other Arrow types are cast to text first).
+fn for_each_text(a: &ArrayRef, mut f: impl FnMut(&str)) -> Result<()> {
+    let a = match a.data_type() {
+        DataType::Utf8 => a.clone(),
+        _ => cast(a, &DataType::Utf8)?,
+    };
+    let a = a.as_string::<i32>();
+    for i in 0..a.len() {
+        f(if a.is_null(i) { "" } else { a.value(i) });
+    }
+    Ok(())
 }
 
 /// Items of an `in` list, with dynamic arrays flattened (`x in (dynamic([1,2]))`).
@@ -273,15 +289,9 @@ impl ScalarUDFImpl for ValueFunction {
         ) = (&self.kind, args.args.as_slice())
         {
             if self.arg_types[0] == KqlType::String {
-                let needle = match needle {
-                    ScalarValue::Utf8(Some(s))
-                    | ScalarValue::Utf8View(Some(s))
-                    | ScalarValue::LargeUtf8(Some(s)) => s.clone(),
-                    _ => String::new(),
-                };
                 return Ok(ColumnarValue::Array(self.eval_str_fast(
                     hay,
-                    &needle,
+                    scalar_text(needle).unwrap_or(""),
                     *kind,
                     *case_sensitive,
                     *negated,
@@ -291,23 +301,14 @@ impl ScalarUDFImpl for ValueFunction {
         // `tostring(parse_url(x).Host)` over a text column: no per-row values.
         if let (
             ValueFnKind::Registry("__parse_url_part_text"),
-            [ColumnarValue::Array(url), ColumnarValue::Scalar(ScalarValue::Utf8(Some(part)))],
+            [ColumnarValue::Array(url), ColumnarValue::Scalar(part)],
         ) = (&self.kind, args.args.as_slice())
         {
-            if self.arg_types[0] == KqlType::String {
-                let url = match url.data_type() {
-                    DataType::Utf8 => url.clone(),
-                    _ => cast(url, &DataType::Utf8)?,
-                };
-                let url = url.as_string::<i32>();
-                let mut b = datafusion::arrow::array::StringBuilder::with_capacity(
-                    url.len(),
-                    url.value_data().len() / 2,
-                );
-                for i in 0..url.len() {
-                    let s = if url.is_null(i) { "" } else { url.value(i) };
-                    b.append_value(kql_value::functions::url_part(s, part).unwrap_or(""));
-                }
+            if let (Some(part), KqlType::String) = (scalar_text(part), self.arg_types[0]) {
+                let mut b = datafusion::arrow::array::StringBuilder::with_capacity(url.len(), 0);
+                for_each_text(url, |s| {
+                    b.append_value(kql_value::functions::url_part(s, part).unwrap_or(""))
+                })?;
                 return Ok(ColumnarValue::Array(Arc::new(b.finish())));
             }
         }
@@ -316,28 +317,13 @@ impl ScalarUDFImpl for ValueFunction {
         if let (ValueFnKind::Regex, [ColumnarValue::Array(hay), ColumnarValue::Scalar(p)]) =
             (&self.kind, args.args.as_slice())
         {
-            let pattern = match p {
-                ScalarValue::Utf8(Some(s))
-                | ScalarValue::Utf8View(Some(s))
-                | ScalarValue::LargeUtf8(Some(s)) => Some(s.clone()),
-                _ => None,
-            };
-            if let (Some(pattern), KqlType::String) = (pattern, self.arg_types[0]) {
-                let hay = match hay.data_type() {
-                    DataType::Utf8 => hay.clone(),
-                    _ => cast(hay, &DataType::Utf8)?,
-                };
-                let hay = hay.as_string::<i32>();
-                let matched = crate::udf::regex_cache::with_regex(&pattern, |re| {
+            if let (Some(pattern), KqlType::String) = (scalar_text(p), self.arg_types[0]) {
+                let matched = crate::udf::regex_cache::with_regex(pattern, |re| {
                     let mut b = BooleanBuilder::with_capacity(hay.len());
-                    for i in 0..hay.len() {
-                        let s = if hay.is_null(i) { "" } else { hay.value(i) };
-                        b.append_value(re.is_match(s));
-                    }
-                    b.finish()
+                    for_each_text(hay, |s| b.append_value(re.is_match(s))).map(|()| b.finish())
                 });
                 if let Some(m) = matched {
-                    return Ok(ColumnarValue::Array(Arc::new(m)));
+                    return Ok(ColumnarValue::Array(Arc::new(m?)));
                 }
             }
         }
@@ -359,14 +345,8 @@ impl ScalarUDFImpl for ValueFunction {
                     .iter()
                     .map(|t| StrMatcher::new(StrKind::Has, t, false))
                     .collect();
-                let hay = match hay.data_type() {
-                    DataType::Utf8 => hay.clone(),
-                    _ => cast(hay, &DataType::Utf8)?,
-                };
-                let hay = hay.as_string::<i32>();
                 let mut b = BooleanBuilder::with_capacity(hay.len());
-                for i in 0..hay.len() {
-                    let s = if hay.is_null(i) { "" } else { hay.value(i) };
+                for_each_text(hay, |s| {
                     let folded = ops::fold_case(s);
                     let hit = if *all {
                         matchers.iter().all(|m| m.matches_folded(&folded))
@@ -374,7 +354,7 @@ impl ScalarUDFImpl for ValueFunction {
                         matchers.iter().any(|m| m.matches_folded(&folded))
                     };
                     b.append_value(hit);
-                }
+                })?;
                 return Ok(ColumnarValue::Array(Arc::new(b.finish())));
             }
         }

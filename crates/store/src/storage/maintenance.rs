@@ -176,13 +176,6 @@ async fn flush_locked(inner: &StoreInner, t: &Arc<TableShared>) -> Result<Option
     Ok(Some(report))
 }
 
-/// Takes this process's one orphan check for `t` now, before a bulk load stages
-/// segments that no manifest lists yet (a later check would take them for orphans).
-pub(crate) async fn claim_orphan_check(inner: &StoreInner, t: &Arc<TableShared>) {
-    let _guard = t.maintenance.lock().await;
-    remove_orphans_once(inner, t).await;
-}
-
 /// One day's file of a bulk load, open: each stage adds a sorted row group.
 pub(crate) struct DayWriter {
     writer: datafusion::parquet::arrow::ArrowWriter<Vec<u8>>,
@@ -201,17 +194,13 @@ pub(crate) async fn write_stage(
     let schema = t.schema();
     let name = t.name.clone();
     let task = tokio::task::spawn_blocking(move || -> Result<BTreeMap<i64, DayWriter>> {
-        let fitted = batches
-            .iter()
-            .map(|b| conform(b, &schema, Fit::Lenient))
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|m| StoreError::schema(&name, m))?;
+        // `BulkLoad::add` has fitted every batch to the schema already.
         let tc = time_column(&schema);
         let today = chrono::Utc::now()
             .timestamp_nanos_opt()
             .unwrap_or(0)
             .div_euclid(NANOS_PER_DAY);
-        let parts = segment::partition_by_day(&schema, &fitted, tc, today)
+        let parts = segment::partition_by_day(&schema, &batches, tc, today)
             .map_err(|m| StoreError::schema(&name, m))?;
         let seg_err = |m: String| StoreError::segment(format!("{name}/segments"), m);
         let mut jobs: Vec<(DayPart, DayWriter)> = Vec::new();
@@ -228,53 +217,17 @@ pub(crate) async fn write_stage(
             };
             jobs.push((p, w));
         }
-        let workers = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(jobs.len())
-            .max(1);
-        let mut shares: Vec<Vec<(DayPart, DayWriter)>> = (0..workers).map(|_| Vec::new()).collect();
-        for (i, j) in jobs.into_iter().enumerate() {
-            shares[i % workers].push(j);
-        }
-        let done = std::thread::scope(|s| {
-            let handles: Vec<_> = shares
-                .into_iter()
-                .map(|share| {
-                    s.spawn(move || {
-                        share
-                            .into_iter()
-                            .map(|(p, mut w)| {
-                                w.writer.write(&p.batch).map_err(|e| e.to_string())?;
-                                w.writer.flush().map_err(|e| e.to_string())?;
-                                w.rows += p.batch.num_rows() as u64;
-                                w.min_ts = match (w.min_ts, p.min_ts) {
-                                    (Some(a), Some(b)) => Some(a.min(b)),
-                                    (a, b) => a.or(b),
-                                };
-                                w.max_ts = match (w.max_ts, p.max_ts) {
-                                    (Some(a), Some(b)) => Some(a.max(b)),
-                                    (a, b) => a.or(b),
-                                };
-                                Ok((p.day, w))
-                            })
-                            .collect::<std::result::Result<Vec<_>, String>>()
-                    })
-                })
-                .collect();
-            let mut all = Vec::new();
-            for h in handles {
-                match h.join() {
-                    Ok(r) => all.push(r),
-                    Err(_) => all.push(Err("a segment encoding thread panicked".to_string())),
-                }
-            }
-            all
-        });
-        for r in done {
-            for (day, w) in r.map_err(seg_err)? {
-                writers.insert(day, w);
-            }
-        }
+        let done = on_all_cores(jobs, |(p, mut w)| {
+            w.writer
+                .write(&p.batch)
+                .and_then(|()| w.writer.flush())
+                .map_err(|e| seg_err(e.to_string()))?;
+            w.rows += p.batch.num_rows() as u64;
+            w.min_ts = w.min_ts.into_iter().chain(p.min_ts).min();
+            w.max_ts = w.max_ts.into_iter().chain(p.max_ts).max();
+            Ok((p.day, w))
+        })?;
+        writers.extend(done);
         Ok(writers)
     });
     task.await
@@ -349,6 +302,48 @@ pub(crate) async fn install_segments(
     Ok(())
 }
 
+/// `f` over `items` on as many threads as there are cores (items dealt round-robin),
+/// results in the items' order; the first error wins.
+fn on_all_cores<T: Send, R: Send>(
+    items: Vec<T>,
+    f: impl Fn(T) -> Result<R> + Sync,
+) -> Result<Vec<R>> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(items.len())
+        .max(1);
+    if workers == 1 {
+        return items.into_iter().map(f).collect();
+    }
+    let mut shares: Vec<Vec<(usize, T)>> = (0..workers).map(|_| Vec::new()).collect();
+    for (i, item) in items.into_iter().enumerate() {
+        shares[i % workers].push((i, item));
+    }
+    let f = &f;
+    let mut done: Vec<(usize, R)> = std::thread::scope(|s| {
+        let handles: Vec<_> = shares
+            .into_iter()
+            .map(|share| {
+                s.spawn(move || {
+                    share
+                        .into_iter()
+                        .map(|(i, item)| f(item).map(|r| (i, r)))
+                        .collect::<Result<Vec<_>>>()
+                })
+            })
+            .collect();
+        let mut all = Vec::new();
+        for h in handles {
+            all.extend(h.join().map_err(|_| {
+                StoreError::Internal("a segment encoding thread panicked".into())
+            })??);
+        }
+        Ok::<_, StoreError>(all)
+    })?;
+    done.sort_by_key(|(i, _)| *i);
+    Ok(done.into_iter().map(|(_, r)| r).collect())
+}
+
 /// Fits, partitions, sorts and encodes rows off the async runtime. `only_day` forces
 /// every row into one partition (compaction of a day keeps its day).
 async fn encode_days(
@@ -384,45 +379,11 @@ async fn encode_days(
             }
         }
         // Days are encoded on all cores (a bulk load's last stage, a big flush).
-        let workers = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(parts.len())
-            .max(1);
-        let encode = |p: DayPart| -> Result<(DayPart, Vec<u8>)> {
+        on_all_cores(parts, |p| {
             let bytes = segment::encode(&p.batch, tc)
                 .map_err(|m| StoreError::segment(format!("{name}/segments"), m))?;
             Ok((p, bytes))
-        };
-        if workers == 1 {
-            return parts.into_iter().map(encode).collect();
-        }
-        let mut shares: Vec<Vec<(usize, DayPart)>> = (0..workers).map(|_| Vec::new()).collect();
-        for (i, p) in parts.into_iter().enumerate() {
-            shares[i % workers].push((i, p));
-        }
-        let mut done: Vec<(usize, (DayPart, Vec<u8>))> = std::thread::scope(|s| {
-            let handles: Vec<_> = shares
-                .into_iter()
-                .map(|share| {
-                    s.spawn(|| {
-                        share
-                            .into_iter()
-                            .map(|(i, p)| encode(p).map(|e| (i, e)))
-                            .collect::<Result<Vec<_>>>()
-                    })
-                })
-                .collect();
-            let mut all = Vec::new();
-            for h in handles {
-                let part = h.join().map_err(|_| {
-                    StoreError::Internal("a segment encoding thread panicked".into())
-                })??;
-                all.extend(part);
-            }
-            Ok::<_, StoreError>(all)
-        })?;
-        done.sort_by_key(|(i, _)| *i);
-        Ok(done.into_iter().map(|(_, e)| e).collect())
+        })
     });
     task.await
         .map_err(|e| StoreError::Internal(format!("segment encoding task failed: {e}")))?

@@ -48,7 +48,7 @@ impl Store {
                     .ok_or_else(|| cat.unknown(&name.name))?;
                 self.commit_catalog(cat)?;
                 inner.upsert_table(&def)?;
-                Ok(schema_row(&def))
+                Ok(schema_row(&def, def.csl_schema()))
             }
             ManagementCommand::DropTable { name, if_exists } => {
                 inner.check_writable()?;
@@ -223,9 +223,9 @@ fn tables_result(cat: &Catalog, details: bool) -> QueryResult {
     }
 }
 
-/// `.create table` / `.show table T cslschema`: TableName, Schema, DatabaseName,
-/// Folder, DocString.
-fn schema_row(def: &TableDef) -> QueryResult {
+/// `.create table` / `.show table T cslschema|schema as json`: TableName, Schema,
+/// DatabaseName, Folder, DocString; `schema` is the Schema column's text.
+fn schema_row(def: &TableDef, schema: String) -> QueryResult {
     result(
         vec![
             ("TableName", KqlType::String),
@@ -236,7 +236,7 @@ fn schema_row(def: &TableDef) -> QueryResult {
         ],
         vec![vec![
             s(&def.name),
-            s(def.csl_schema()),
+            s(schema),
             s(DATABASE_NAME),
             s(&def.folder),
             s(&def.docstring),
@@ -281,7 +281,7 @@ fn show_table(def: &TableDef, what: ShowTable) -> QueryResult {
                 })
                 .collect(),
         ),
-        ShowTable::CslSchema => schema_row(def),
+        ShowTable::CslSchema => schema_row(def, def.csl_schema()),
         ShowTable::SchemaJson => {
             let json = serde_json::json!({
                 "Name": def.name,
@@ -291,22 +291,7 @@ fn show_table(def: &TableDef, what: ShowTable) -> QueryResult {
                     "CslType": c.ty.name(),
                 })).collect::<Vec<_>>(),
             });
-            result(
-                vec![
-                    ("TableName", KqlType::String),
-                    ("Schema", KqlType::String),
-                    ("DatabaseName", KqlType::String),
-                    ("Folder", KqlType::String),
-                    ("DocString", KqlType::String),
-                ],
-                vec![vec![
-                    s(&def.name),
-                    s(json.to_string()),
-                    s(DATABASE_NAME),
-                    s(&def.folder),
-                    s(&def.docstring),
-                ]],
-            )
+            schema_row(def, json.to_string())
         }
         ShowTable::RetentionPolicy => {
             let policy = serde_json::json!({

@@ -358,7 +358,6 @@ impl Store {
             return Err(StoreError::Closed);
         }
         let t = inner.table(table)?;
-        maintenance::claim_orphan_check(inner, &t).await;
         Ok(BulkLoad {
             store: self.clone(),
             table: t,

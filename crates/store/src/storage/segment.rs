@@ -250,9 +250,7 @@ pub(crate) fn encode(
     batch: &RecordBatch,
     time_col: Option<usize>,
 ) -> std::result::Result<Vec<u8>, String> {
-    let props = writer_properties(&batch.schema(), time_col, batch.num_rows());
-    let mut w =
-        ArrowWriter::try_new(Vec::new(), batch.schema(), Some(props)).map_err(|e| e.to_string())?;
+    let mut w = day_writer(&batch.schema(), time_col, batch.num_rows())?;
     w.write(batch).map_err(|e| e.to_string())?;
     w.into_inner().map_err(|e| e.to_string())
 }
