@@ -206,10 +206,11 @@ async function withoutKeys(browser) {
     await page.keyboard.press('Control+a');
     await page.keyboard.press('Delete');
     await page.keyboard.type('UrlClickEvents | whe');
-    await page.waitForSelector('.cm-tooltip-autocomplete li:has-text("where")');
+    // Enter accepts only once the option is the selected one; before that it is a newline.
+    await page.waitForSelector('.cm-tooltip-autocomplete li[aria-selected="true"]:has-text("where")');
     await page.keyboard.press('Enter');
     await page.keyboard.type(' IsClicked');
-    await page.waitForSelector('.cm-tooltip-autocomplete li:has-text("IsClickedThrough")');
+    await page.waitForSelector('.cm-tooltip-autocomplete li[aria-selected="true"]:has-text("IsClickedThrough")');
     await page.keyboard.press('Enter');
     const text = await editor(page).innerText();
     assert(text === 'UrlClickEvents | where IsClickedThrough', `completed: ${text}`);
