@@ -437,8 +437,10 @@ impl Store {
     /// A DataFusion provider for `table` (a fresh snapshot per scan).
     pub fn table_provider(&self, table: &str) -> Option<Arc<dyn TableProvider>> {
         let t = self.inner.table(table).ok()?;
+        let schema = t.schema();
         Some(Arc::new(provider::StoreTable {
-            schema: t.schema(),
+            view_schema: provider::view_schema(&schema),
+            schema,
             table: t,
             segments: self.inner.segments.clone(),
             read_only: self.inner.read_only,

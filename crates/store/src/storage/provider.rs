@@ -12,10 +12,12 @@ use super::schema::{conform, Fit};
 use super::segment::SegmentStore;
 use super::table::{Snapshot, TableShared};
 use async_trait::async_trait;
-use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::{Session, TableProvider};
-use datafusion::common::{DataFusionError, ScalarValue};
+use datafusion::common::stats::Precision;
+use datafusion::common::{DataFusionError, ScalarValue, Statistics};
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::file_format::FileFormat;
 use datafusion::datasource::listing::PartitionedFile;
@@ -57,13 +59,30 @@ pub(crate) struct StoreTable {
     pub(crate) segments: Arc<SegmentStore>,
     /// Fixed when the provider is made: the engine registered these columns.
     pub(crate) schema: SchemaRef,
+    /// `schema` with text columns as `Utf8View`, what scans produce: Parquet's
+    /// dictionary pages then decode to views into the dictionary instead of copying
+    /// every value's bytes.
+    pub(crate) view_schema: SchemaRef,
     pub(crate) read_only: bool,
+}
+
+/// `schema` with every `Utf8` column as `Utf8View` (field metadata kept).
+pub(crate) fn view_schema(schema: &SchemaRef) -> SchemaRef {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Utf8 => f.as_ref().clone().with_data_type(DataType::Utf8View),
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
 }
 
 #[async_trait]
 impl TableProvider for StoreTable {
     fn schema(&self) -> SchemaRef {
-        self.schema.clone()
+        self.view_schema.clone()
     }
 
     fn table_type(&self) -> TableType {
@@ -132,8 +151,8 @@ impl TableProvider for StoreTable {
             .unwrap_or_else(|e| e.into_inner()) = Some(stats);
         if inputs.is_empty() {
             let projected = match projection {
-                Some(p) => Arc::new(self.schema.project(p)?),
-                None => self.schema.clone(),
+                Some(p) => Arc::new(self.view_schema.project(p)?),
+                None => self.view_schema.clone(),
             };
             return Ok(Arc::new(EmptyExec::new(projected)));
         }
@@ -159,19 +178,29 @@ impl StoreTable {
         let mut order: Vec<&&Arc<Segment>> = files.iter().collect();
         order.sort_by_key(|s| std::cmp::Reverse(s.bytes));
         let n = target.min(files.len());
-        let mut groups: Vec<(u64, Vec<PartitionedFile>)> = vec![(0, Vec::new()); n];
+        let mut groups: Vec<(u64, Vec<PartitionedFile>, u64)> = vec![(0, Vec::new(), 0); n];
         for seg in order {
             let path = SegmentStore::object_path(&self.table.name, &seg.path);
             let file = PartitionedFile::new(path.to_string(), seg.bytes)
+                .with_statistics(Arc::new(self.row_statistics(seg.rows, seg.bytes)))
                 .with_extension(SnapshotPin(snap.manifest.clone()));
             if let Some(g) = groups.iter_mut().min_by_key(|g| g.0) {
                 g.0 += seg.bytes;
                 g.1.push(file);
+                g.2 += seg.rows;
             }
         }
-        let groups: Vec<FileGroup> = groups.into_iter().map(|(_, f)| FileGroup::new(f)).collect();
-        let source = Arc::new(ParquetSource::new(self.schema.clone()));
+        // Row counts let the optimizer put the smaller side of a join on its build side
+        // (a 500-row watchlist, not 10 million clicks).
+        let rows: u64 = files.iter().map(|s| s.rows).sum();
+        let bytes: u64 = files.iter().map(|s| s.bytes).sum();
+        let groups: Vec<FileGroup> = groups
+            .into_iter()
+            .map(|(b, f, r)| FileGroup::new(f).with_statistics(Arc::new(self.row_statistics(r, b))))
+            .collect();
+        let source = Arc::new(ParquetSource::new(self.view_schema.clone()));
         let conf = FileScanConfigBuilder::new(url.clone(), source)
+            .with_statistics(self.row_statistics(rows, bytes))
             .with_file_groups(groups)
             .with_projection_indices(projection.cloned())?
             .with_limit(limit)
@@ -180,6 +209,14 @@ impl StoreTable {
             .with_options(state.table_options().parquet.clone())
             .create_physical_plan(state, conf)
             .await
+    }
+
+    /// Exact row count and approximate size; nothing known per column.
+    fn row_statistics(&self, rows: u64, bytes: u64) -> Statistics {
+        let mut stats = Statistics::new_unknown(&self.view_schema);
+        stats.num_rows = Precision::Exact(usize::try_from(rows).unwrap_or(usize::MAX));
+        stats.total_byte_size = Precision::Inexact(usize::try_from(bytes).unwrap_or(usize::MAX));
+        stats
     }
 
     fn memory_scan(
@@ -193,14 +230,29 @@ impl StoreTable {
         let mut partitions: Vec<Vec<RecordBatch>> = vec![Vec::new(); n];
         for (i, b) in batches.iter().enumerate() {
             // Batches older than a `.create-merge` lack its columns: fill them in.
-            let b = conform(b, &self.schema, Fit::Lenient).map_err(|e| {
-                DataFusionError::Execution(format!("table `{}`: {e}", self.table.name))
-            })?;
+            let b = conform(b, &self.schema, Fit::Lenient)
+                .and_then(|b| {
+                    let columns = b
+                        .columns()
+                        .iter()
+                        .zip(self.view_schema.fields())
+                        .map(|(c, f)| cast(c, f.data_type()))
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(|e| e.to_string())?;
+                    RecordBatch::try_new(self.view_schema.clone(), columns)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(|e| {
+                    DataFusionError::Execution(format!("table `{}`: {e}", self.table.name))
+                })?;
             partitions[i % n].push(b);
         }
-        let source =
-            MemorySourceConfig::try_new(&partitions, self.schema.clone(), projection.cloned())?
-                .with_limit(limit);
+        let source = MemorySourceConfig::try_new(
+            &partitions,
+            self.view_schema.clone(),
+            projection.cloned(),
+        )?
+        .with_limit(limit);
         Ok(datafusion::datasource::source::DataSourceExec::from_data_source(source))
     }
 }
