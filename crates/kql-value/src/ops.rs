@@ -444,6 +444,72 @@ impl StrMatcher {
         }
     }
 
+    /// Every position where the needle starts in `buf` (overlapping occurrences too), for
+    /// matching many values that are slices of one buffer with [`StrMatcher::matches_at`].
+    /// `None` when this operator has no such path: starts/ends-with (already cheap per
+    /// value), an empty needle, or a case-insensitive needle that is not ASCII.
+    /// Case-insensitive positions are only valid for the ASCII values of `buf`.
+    pub fn find_all(&self, buf: &[u8]) -> Option<Vec<u32>> {
+        if matches!(self.kind, StrKind::StartsWith | StrKind::EndsWith) || self.needle.is_empty() {
+            return None;
+        }
+        let mut out = Vec::new();
+        if self.case_sensitive {
+            let mut from = 0;
+            while let Some(p) = buf.get(from..).and_then(|b| self.finder.find(b)) {
+                out.push(u32::try_from(from + p).ok()?);
+                from += p + 1;
+            }
+        } else {
+            let ac = self.ascii_ci.as_ref()?;
+            for m in ac.find_overlapping_iter(buf) {
+                out.push(u32::try_from(m.start()).ok()?);
+            }
+        }
+        Some(out)
+    }
+
+    /// Whether `hay` matches, given every position where the needle starts in it (from
+    /// [`StrMatcher::find_all`] over a buffer `hay` is a slice of, rebased; ascending).
+    /// For case-insensitive matching `hay` must be ASCII.
+    pub fn matches_at(&self, hay: &str, mut starts: impl Iterator<Item = usize>) -> bool {
+        let n = self.needle.len();
+        match self.kind {
+            StrKind::Contains => starts.any(|p| p + n <= hay.len()),
+            StrKind::StartsWith => self.matches(hay),
+            StrKind::EndsWith => self.matches(hay),
+            StrKind::Has | StrKind::HasPrefix | StrKind::HasSuffix => {
+                let check_start = self.lead_term && self.kind != StrKind::HasSuffix;
+                let check_end = self.trail_term && self.kind != StrKind::HasPrefix;
+                starts.any(|pos| {
+                    let Some(after) = hay.get(pos + n..) else {
+                        return false;
+                    };
+                    let before_ok = !check_start
+                        || hay
+                            .get(..pos)
+                            .and_then(|b| b.chars().next_back())
+                            .is_none_or(|c| !is_term_char(c));
+                    let after_ok =
+                        !check_end || after.chars().next().is_none_or(|c| !is_term_char(c));
+                    before_ok && after_ok
+                })
+            }
+        }
+    }
+
+    /// Whether positions from [`StrMatcher::find_all`] need the value to be ASCII
+    /// (case-insensitive matching; other values go through [`StrMatcher::matches`]).
+    pub fn positions_need_ascii(&self) -> bool {
+        !self.case_sensitive
+    }
+
+    /// The needle as matched (lower-cased when case-insensitive) and the case mode:
+    /// positions from [`StrMatcher::find_all`] depend on nothing else.
+    pub fn search_key(&self) -> (&str, bool) {
+        (&self.needle, self.case_sensitive)
+    }
+
     /// [`StrMatcher::matches`] for ASCII text and an ASCII needle, ignoring case.
     fn matches_ascii_ci(&self, ac: &aho_corasick::AhoCorasick, hay: &str) -> bool {
         let n = self.needle.len();

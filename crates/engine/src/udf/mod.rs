@@ -4,4 +4,5 @@ pub mod list;
 pub mod mv_zip;
 pub mod regex_cache;
 pub mod sequential;
+pub(crate) mod text_scan;
 pub mod value_fn;

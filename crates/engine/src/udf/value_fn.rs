@@ -183,9 +183,9 @@ impl ValueFunction {
         negated: bool,
     ) -> Result<ArrayRef> {
         let m = StrMatcher::new(kind, needle, case_sensitive);
-        let mut b = BooleanBuilder::with_capacity(hay.len());
-        for_each_text(hay, |s| b.append_value(m.matches(s) != negated))?;
-        Ok(Arc::new(b.finish()))
+        Ok(Arc::new(crate::udf::text_scan::match_text(
+            hay, &m, negated,
+        )?))
     }
 }
 
@@ -202,6 +202,13 @@ fn scalar_text(v: &ScalarValue) -> Option<&str> {
 /// Calls `f` with each value of a text column in order (null as "", the empty string
 /// Kusto strings are; other Arrow types are cast to text first).
 fn for_each_text(a: &ArrayRef, mut f: impl FnMut(&str)) -> Result<()> {
+    if let DataType::Utf8View = a.data_type() {
+        let a = a.as_string_view();
+        for i in 0..a.len() {
+            f(if a.is_null(i) { "" } else { a.value(i) });
+        }
+        return Ok(());
+    }
     let a = match a.data_type() {
         DataType::Utf8 => a.clone(),
         _ => cast(a, &DataType::Utf8)?,

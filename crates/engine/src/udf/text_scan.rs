@@ -1,0 +1,349 @@
+//! String operators (`contains`, `has`, ...) with a constant needle over a whole text
+//! column at once: the needle is searched for once per Arrow data buffer, not once per
+//! value, and each value then only looks up the matches that fall inside it.
+//!
+//! Parquet's dictionary pages decode to `Utf8View` values that all point into one
+//! buffer holding the dictionary, shared by every batch of the column chunk: a
+//! per-thread cache keeps that buffer's matches, so a popular URL is searched once per
+//! row group instead of once per click.
+
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, BooleanBufferBuilder, StringArray, StringViewArray,
+};
+use datafusion::arrow::buffer::{Buffer, NullBuffer};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::Result;
+use kql_value::ops::StrMatcher;
+use std::cell::RefCell;
+use std::sync::Arc;
+
+/// Needle positions in one buffer, and whether the buffer is all ASCII (then every value
+/// in it is, and case-insensitive positions apply without checking values one by one).
+struct BufferMatches {
+    starts: Vec<u32>,
+    /// Bit `i` set when a start falls in bytes `64 * i .. 64 * (i + 1)`: most values hold
+    /// no match, and this answers that without searching `starts`.
+    blocks: Vec<u64>,
+    /// Positions of the buffer's non-ASCII bytes (for case-insensitive matching only).
+    non_ascii: Vec<u32>,
+}
+
+/// Recently searched buffers per thread. Each entry holds a clone of its buffer, so the
+/// memory cannot be freed and reused by another buffer while the entry lives: pointer
+/// equality then means the same bytes.
+struct CacheEntry {
+    buffer: Buffer,
+    needle: String,
+    case_sensitive: bool,
+    matches: Arc<BufferMatches>,
+}
+
+const CACHE_ENTRIES: usize = 16;
+
+thread_local! {
+    static CACHE: RefCell<Vec<CacheEntry>> = const { RefCell::new(Vec::new()) };
+}
+
+/// `m` (negated when asked) over every value of a text column; null is the empty
+/// string, as Kusto strings are never null.
+pub(crate) fn match_text(a: &ArrayRef, m: &StrMatcher, negated: bool) -> Result<BooleanArray> {
+    let out = match a.data_type() {
+        DataType::Utf8View => match_views(a.as_string_view(), m),
+        DataType::Utf8 => match_offsets(a.as_string::<i32>(), m),
+        _ => {
+            let a = cast(a, &DataType::Utf8)?;
+            match_offsets(a.as_string::<i32>(), m)
+        }
+    };
+    Ok(if negated {
+        BooleanArray::new(!out.values(), None)
+    } else {
+        out
+    })
+}
+
+fn finish(bits: BooleanBufferBuilder, nulls: Option<&NullBuffer>, m: &StrMatcher) -> BooleanArray {
+    let mut bits = bits;
+    let values = bits.finish();
+    let values = match nulls {
+        // Null rows are "": their result is the matcher's answer for "".
+        Some(n) if n.null_count() > 0 => {
+            if m.matches("") {
+                &values | &!n.inner()
+            } else {
+                &values & n.inner()
+            }
+        }
+        _ => values,
+    };
+    BooleanArray::new(values, None)
+}
+
+impl BufferMatches {
+    /// Whether a start may fall in `at..end` (`at < end`): some 64-byte block the range
+    /// touches holds one.
+    fn blocks_hit(&self, at: usize, end: usize) -> bool {
+        (at / 64..=(end - 1) / 64).any(|b| {
+            self.blocks
+                .get(b / 64)
+                .is_some_and(|w| w & (1 << (b % 64)) != 0)
+        })
+    }
+}
+
+/// Whether the value at `at..at + len` of the buffer matches, given the buffer's needle
+/// starts (ascending); `row` yields its text when it must be looked at.
+fn row_matches<'a>(
+    m: &StrMatcher,
+    at: usize,
+    len: usize,
+    found: &BufferMatches,
+    row: impl FnOnce() -> &'a str,
+) -> bool {
+    if len == 0 {
+        return m.matches("");
+    }
+    let end = at + len;
+    let within = |v: &[u32]| {
+        let i = v.partition_point(|&p| (p as usize) < at);
+        (i, v.get(i).is_some_and(|&p| (p as usize) < end))
+    };
+    // Case-insensitive positions hold for ASCII values only; others fold.
+    if m.positions_need_ascii() && !found.non_ascii.is_empty() && within(&found.non_ascii).1 {
+        return m.matches(row());
+    }
+    let (first, any) = if found.blocks_hit(at, end) {
+        within(&found.starts)
+    } else {
+        (0, false)
+    };
+    if !any {
+        // `find_all` only serves non-empty needles that must occur in the value.
+        return false;
+    }
+    let starts = found.starts[first..]
+        .iter()
+        .map(|&p| p as usize)
+        .take_while(|&p| p < end)
+        .map(|p| p - at);
+    m.matches_at(row(), starts)
+}
+
+fn match_offsets(a: &StringArray, m: &StrMatcher) -> BooleanArray {
+    let mut bits = BooleanBufferBuilder::new(a.len());
+    let offsets = a.value_offsets();
+    let (lo, hi) = (offsets[0] as usize, offsets[a.len()] as usize);
+    let values = a.values();
+    match values.get(lo..hi).and_then(|b| search(m, b)) {
+        Some(found) => {
+            for i in 0..a.len() {
+                let at = offsets[i] as usize - lo;
+                let len = offsets[i + 1] as usize - offsets[i] as usize;
+                bits.append(row_matches(m, at, len, &found, || a.value(i)));
+            }
+        }
+        None => {
+            for i in 0..a.len() {
+                bits.append(m.matches(a.value(i)));
+            }
+        }
+    }
+    finish(bits, a.nulls(), m)
+}
+
+fn search(m: &StrMatcher, buf: &[u8]) -> Option<BufferMatches> {
+    let starts = m.find_all(buf)?;
+    let non_ascii = if m.positions_need_ascii() && !buf.is_ascii() {
+        buf.iter()
+            .enumerate()
+            .filter(|(_, b)| !b.is_ascii())
+            .map(|(i, _)| i as u32)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut blocks = vec![0u64; buf.len() / (64 * 64) + 1];
+    for &p in &starts {
+        let block = p as usize / 64;
+        blocks[block / 64] |= 1 << (block % 64);
+    }
+    Some(BufferMatches {
+        starts,
+        blocks,
+        non_ascii,
+    })
+}
+
+/// The matches of `buffer`, from the cache or searched now (and cached) when worth it:
+/// when the values of this array that live in it cover at least half of it, or it is
+/// already known.
+fn buffer_matches(m: &StrMatcher, buffer: &Buffer, used: usize) -> Option<Arc<BufferMatches>> {
+    let (needle, case_sensitive) = m.search_key();
+    CACHE.with(|c| {
+        let mut cache = c.borrow_mut();
+        if let Some(i) = cache.iter().position(|e| {
+            e.buffer.as_ptr() == buffer.as_ptr()
+                && e.buffer.len() == buffer.len()
+                && e.case_sensitive == case_sensitive
+                && e.needle == needle
+        }) {
+            let e = cache.remove(i);
+            let found = e.matches.clone();
+            cache.insert(0, e);
+            return Some(found);
+        }
+        if used.saturating_mul(2) < buffer.len() {
+            return None;
+        }
+        let found = Arc::new(search(m, buffer.as_slice())?);
+        cache.insert(
+            0,
+            CacheEntry {
+                buffer: buffer.clone(),
+                needle: needle.to_string(),
+                case_sensitive,
+                matches: found.clone(),
+            },
+        );
+        cache.truncate(CACHE_ENTRIES);
+        Some(found)
+    })
+}
+
+fn match_views(a: &StringViewArray, m: &StrMatcher) -> BooleanArray {
+    let views = a.views();
+    let buffers = a.data_buffers();
+    // Bytes of this array's values per buffer: a buffer mostly unused here (a few
+    // rows left by a filter) is not worth searching whole.
+    let mut used = vec![0usize; buffers.len()];
+    for v in views.iter() {
+        let len = *v as u32;
+        if len > 12 {
+            if let Some(u) = used.get_mut((*v >> 64) as u32 as usize) {
+                *u += len as usize;
+            }
+        }
+    }
+    let found: Vec<Option<Arc<BufferMatches>>> = buffers
+        .iter()
+        .zip(&used)
+        .map(|(b, &u)| {
+            if u == 0 {
+                None
+            } else {
+                buffer_matches(m, b, u)
+            }
+        })
+        .collect();
+    let mut bits = BooleanBufferBuilder::new(a.len());
+    for (i, v) in views.iter().enumerate() {
+        let len = *v as u32;
+        let hit = if len > 12 {
+            let buffer = (*v >> 64) as u32 as usize;
+            let offset = (*v >> 96) as u32 as usize;
+            match found.get(buffer) {
+                Some(Some(f)) => row_matches(m, offset, len as usize, f, || a.value(i)),
+                _ => m.matches(a.value(i)),
+            }
+        } else {
+            m.matches(a.value(i))
+        };
+        bits.append(hit);
+    }
+    finish(bits, a.nulls(), m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::StringViewBuilder;
+    use kql_value::ops::StrKind;
+    use proptest::prelude::*;
+
+    const KINDS: [StrKind; 6] = [
+        StrKind::Contains,
+        StrKind::StartsWith,
+        StrKind::EndsWith,
+        StrKind::Has,
+        StrKind::HasPrefix,
+        StrKind::HasSuffix,
+    ];
+
+    fn expected(rows: &[Option<String>], m: &StrMatcher, negated: bool) -> Vec<bool> {
+        rows.iter()
+            .map(|r| m.matches(r.as_deref().unwrap_or("")) != negated)
+            .collect()
+    }
+
+    fn check(rows: &[Option<String>], needle: &str) {
+        let utf8: ArrayRef = Arc::new(StringArray::from(rows.to_vec()));
+        // Views over one shared buffer, as Parquet dictionary pages decode to, and
+        // the same rows sliced (offsets not starting at 0).
+        let mut vb = StringViewBuilder::new().with_fixed_block_size(1 << 20);
+        for r in rows {
+            vb.append_option(r.as_deref());
+        }
+        let views: ArrayRef = Arc::new(vb.finish());
+        for kind in KINDS {
+            for cs in [false, true] {
+                let m = StrMatcher::new(kind, needle, cs);
+                for negated in [false, true] {
+                    let want = expected(rows, &m, negated);
+                    for a in [&utf8, &views] {
+                        // Twice: the second time from the cache.
+                        for _ in 0..2 {
+                            let got = match_text(a, &m, negated).unwrap();
+                            assert_eq!(got.null_count(), 0);
+                            let got: Vec<bool> = got.iter().map(|b| b.unwrap()).collect();
+                            assert_eq!(
+                                got, want,
+                                "{kind:?} cs={cs} negated={negated} {needle:?} {rows:?}"
+                            );
+                        }
+                    }
+                    if rows.len() > 2 {
+                        let sliced = utf8.slice(1, rows.len() - 2);
+                        let got = match_text(&sliced, &m, negated).unwrap();
+                        let got: Vec<bool> = got.iter().map(|b| b.unwrap()).collect();
+                        assert_eq!(got, want[1..rows.len() - 1]);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn agrees_with_matching_each_value() {
+        let rows: Vec<Option<String>> = [
+            Some("https://contoso.com/login?next=/LOGIN"),
+            None,
+            Some(""),
+            Some("login"),
+            Some("xlogin"),
+            Some("https://payroll.example.com/PayRoll/update-details"),
+            Some("logi"),
+            Some("n-login-"),
+            Some("Straße login İstanbul KELVIN \u{212A}elvin"),
+            Some("aaaaaaaaaaaaaaaaaaaa"),
+        ]
+        .iter()
+        .map(|s| s.map(String::from))
+        .collect();
+        for needle in [
+            "login", "LOGIN", "payroll", "aa", "a", "", "in", "kelvin", "ß", "-",
+        ] {
+            check(&rows, needle);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn agrees_on_random_text(
+            rows in proptest::collection::vec(proptest::option::of("[aAbB1 .\u{e9}\u{212A}kK-]{0,20}"), 0..24),
+            needle in "[aAbB1 .kK-]{0,3}",
+        ) {
+            check(&rows, &needle);
+        }
+    }
+}
