@@ -5,9 +5,10 @@ use super::aggregates::{default_name, simple_name, AggItem};
 use super::expr::ExprCtx;
 use super::{Col, Env, Planner, Tabular};
 use crate::error::{QResult, QueryError};
+use crate::udf::arg_extreme::ArgExtreme;
 use datafusion::common::Column;
 use datafusion::functions_aggregate::expr_fn as agg;
-use datafusion::logical_expr::{Expr, LogicalPlanBuilder};
+use datafusion::logical_expr::{Expr, ExprSchemable, LogicalPlanBuilder};
 use kql::ast;
 use kql_value::KqlType;
 
@@ -197,6 +198,12 @@ impl Planner<'_> {
                 outputs.push((n, b.expr, b.ty));
             }
         }
+        // Keys of a primitive type take the one-pass UDAF; others (strings, bools...)
+        // `first_value` ordered by the key, whose semantics the UDAF reproduces.
+        let native_key = target
+            .expr
+            .get_type(t.plan.schema().as_ref())
+            .is_ok_and(|dt| ArgExtreme::supports_key(&dt));
         let order = target.expr.clone().sort(!is_max, false);
         for (i, (n, e, ty)) in outputs.into_iter().enumerate() {
             let final_name = names.get(i).map(|id| id.name.clone()).unwrap_or(n);
@@ -207,6 +214,8 @@ impl Planner<'_> {
                 } else {
                     agg::min(e)
                 }
+            } else if native_key {
+                ArgExtreme::call(is_max, e, target.expr.clone())
             } else {
                 agg::first_value(e, vec![order.clone()])
             };

@@ -1,5 +1,6 @@
 //! DataFusion UDFs that carry KQL semantics.
 
+pub mod arg_extreme;
 pub mod list;
 pub mod mv_zip;
 pub mod regex_cache;

@@ -1,5 +1,6 @@
 //! The engine's one integration-test binary.
 
+mod arg_extreme;
 mod conformance;
 mod limits;
 mod robustness;
