@@ -164,7 +164,7 @@ impl Engine {
                 .build()?;
         }
         let df = self.query_context().execute_logical_plan(plan).await?;
-        let mut batches = df.collect().await?;
+        let mut batches = crate::types::canonical_text(df.collect().await?)?;
         let mut truncated = false;
         if let Some(l) = limit {
             let total: usize = batches.iter().map(|b| b.num_rows()).sum();

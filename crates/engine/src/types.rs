@@ -1,12 +1,14 @@
 //! KQL types and their Arrow representation, and conversions between Arrow arrays and
 //! [`Value`]s for the functions that are evaluated row by row.
 
+use crate::error::{QResult, QueryError};
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanBuilder, DurationNanosecondArray, DurationNanosecondBuilder,
     Float64Builder, Int32Builder, Int64Builder, StringBuilder, TimestampNanosecondBuilder,
 };
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Field, TimeUnit};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::{Result, ScalarValue};
 use kql_value::{KqlType, Value};
 use std::collections::HashMap;
@@ -341,6 +343,45 @@ pub fn values_to_array(values: &[Value], ty: KqlType) -> ArrayRef {
             Arc::new(b.finish())
         }
     }
+}
+
+/// Results with text as `Utf8`, whatever the scans produced (the store reads text as
+/// `Utf8View`): users of [`QueryResult`] see one type per KQL type.
+pub(crate) fn canonical_text(batches: Vec<RecordBatch>) -> QResult<Vec<RecordBatch>> {
+    let Some(first) = batches.first() else {
+        return Ok(batches);
+    };
+    let schema = first.schema();
+    if !schema
+        .fields()
+        .iter()
+        .any(|f| f.data_type() == &DataType::Utf8View)
+    {
+        return Ok(batches);
+    }
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Utf8View => f.as_ref().clone().with_data_type(DataType::Utf8),
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    let target = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
+    batches
+        .iter()
+        .map(|b| {
+            let columns = b
+                .columns()
+                .iter()
+                .zip(target.fields())
+                .map(|(c, f)| datafusion::arrow::compute::cast(c, f.data_type()))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| QueryError::execution(e.to_string()))?;
+            RecordBatch::try_new(target.clone(), columns)
+                .map_err(|e| QueryError::execution(e.to_string()))
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -542,7 +542,7 @@ impl Planner<'_> {
                 .map_err(|e| QueryError::execution(e.to_string()))?;
             rt.block_on(async move {
                 let df = ctx.execute_logical_plan(plan).await?;
-                Ok(df.collect().await?)
+                crate::types::canonical_text(df.collect().await?)
             })
         };
         std::thread::scope(|s| {
