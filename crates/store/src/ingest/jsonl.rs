@@ -11,6 +11,7 @@ use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use engine::Engine;
 use serde_json::Value as Json;
+use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read};
 use std::sync::Arc;
 
@@ -73,6 +74,7 @@ pub(crate) fn decode(
             let reason = format!("record longer than the limit of {max_line} bytes");
             if let Some(c) = &mut chunk {
                 c.flush(router); // a chunk holds consecutive lines
+                c.drain(router);
             }
             router.reject(line_no, None, reason, None);
             continue;
@@ -127,7 +129,7 @@ pub(crate) fn decode(
                         let t = plain_table(router, "JSON lines")?;
                         if let Some(cols) = t.cols {
                             // A known table: the following lines go in chunks.
-                            chunk = PlainChunk::new(&t.name, &cols);
+                            chunk = PlainChunk::new(&t.name, &cols, router.opts.max_value_bytes);
                             router.add_table(&t.name, cols);
                         }
                         plain.insert(t.name)
@@ -139,6 +141,7 @@ pub(crate) fn decode(
     }
     if let Some(c) = &mut chunk {
         c.flush(router);
+        c.drain(router);
     }
     Ok(if mode == Mode::Stream {
         Format::Defender
@@ -226,12 +229,69 @@ struct PlainChunk {
     bytes: Vec<u8>,
     /// The line number of the first line in `bytes`.
     first_line: usize,
+    /// Threads that decode chunks (none if they could not be started: then chunks are
+    /// decoded here).
+    workers: Vec<Worker>,
+    /// Which worker has each chunk in flight, oldest first: rows are emitted in this
+    /// order, so the input order is kept.
+    in_flight: VecDeque<usize>,
+    /// The worker the next chunk goes to.
+    next_worker: usize,
+    /// Byte buffers of emitted chunks, for reuse.
+    spare: Vec<Vec<u8>>,
+}
+
+/// A decoding thread: chunks in, decoded chunks out, each in order.
+struct Worker {
+    jobs: std::sync::mpsc::Sender<Decoded>,
+    done: std::sync::mpsc::Receiver<Decoded>,
+}
+
+/// A chunk's lines and, once decoded, their batch.
+struct Decoded {
+    bytes: Vec<u8>,
+    first_line: usize,
+    batch: Option<RecordBatch>,
+}
+
+impl Decoded {
+    fn decode(mut self, schema: &SchemaRef, max_value_bytes: usize) -> Decoded {
+        let rows = lines(&self.bytes, self.first_line).count();
+        // A panic inside Arrow's decoder must not lose the chunk: the general path
+        // then takes it row by row.
+        self.batch = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            (rows > 0)
+                .then(|| decode_chunk(&self.bytes, schema, rows, max_value_bytes))
+                .flatten()
+        }))
+        .ok()
+        .flatten();
+        self
+    }
+}
+
+impl Worker {
+    fn start(schema: SchemaRef, max_value_bytes: usize) -> Option<Worker> {
+        let (jobs, rx) = std::sync::mpsc::channel::<Decoded>();
+        let (tx, done) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("jsonl-decode".into())
+            .spawn(move || {
+                for job in rx {
+                    if tx.send(job.decode(&schema, max_value_bytes)).is_err() {
+                        break;
+                    }
+                }
+            })
+            .ok()?;
+        Some(Worker { jobs, done })
+    }
 }
 
 impl PlainChunk {
     /// `None` for a table with columns whose text form Arrow's decoder would read
     /// differently from Kusto (dynamic, timespan, guid, decimal).
-    fn new(table: &str, cols: &[engine::Col]) -> Option<PlainChunk> {
+    fn new(table: &str, cols: &[engine::Col], max_value_bytes: usize) -> Option<PlainChunk> {
         use kql_value::KqlType as T;
         let plain = cols.iter().all(|c| {
             matches!(
@@ -239,11 +299,23 @@ impl PlainChunk {
                 T::String | T::Long | T::Int | T::Real | T::Bool | T::DateTime
             )
         });
-        plain.then(|| PlainChunk {
+        if !plain {
+            return None;
+        }
+        let schema = Engine::arrow_schema(cols);
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let workers = (0..cores)
+            .map_while(|_| Worker::start(schema.clone(), max_value_bytes))
+            .collect();
+        Some(PlainChunk {
             table: table.to_string(),
-            schema: Engine::arrow_schema(cols),
+            schema,
             bytes: Vec::with_capacity(CHUNK_BYTES + (1 << 20)),
             first_line: 0,
+            workers,
+            in_flight: VecDeque::new(),
+            next_worker: 0,
+            spare: Vec::new(),
         })
     }
 
@@ -259,28 +331,71 @@ impl PlainChunk {
         self.bytes.len() >= CHUNK_BYTES
     }
 
-    /// The chunk's lines: (line number, text without its line break), blank ones left out.
-    fn lines(&self) -> impl Iterator<Item = (usize, &[u8])> {
-        let body = self.bytes.strip_suffix(b"\n").unwrap_or(&self.bytes);
-        body.split(|&b| b == b'\n')
-            .enumerate()
-            .map(|(i, l)| (self.first_line + i, l.strip_suffix(b"\r").unwrap_or(l)))
-            .filter(|(_, l)| !l.iter().all(u8::is_ascii_whitespace))
-    }
-
+    /// Sends the lines gathered so far off to be decoded on another thread, first
+    /// emitting the oldest decoded chunk when every worker has one in flight.
     fn flush(&mut self, router: &mut Router<'_>) {
         if self.bytes.is_empty() {
             return;
         }
-        let rows = self.lines().count();
-        let decoded = (rows > 0)
-            .then(|| decode_chunk(&self.bytes, &self.schema, rows, router.opts.max_value_bytes))
-            .flatten();
-        match decoded {
+        while !self.in_flight.is_empty() && self.in_flight.len() >= self.workers.len() {
+            self.emit_oldest(router);
+        }
+        let next = self
+            .spare
+            .pop()
+            .unwrap_or_else(|| Vec::with_capacity(CHUNK_BYTES + (1 << 20)));
+        let job = Decoded {
+            bytes: std::mem::replace(&mut self.bytes, next),
+            first_line: self.first_line,
+            batch: None,
+        };
+        let job = match self.workers.get(self.next_worker) {
+            Some(w) => match w.jobs.send(job) {
+                Ok(()) => {
+                    self.in_flight.push_back(self.next_worker);
+                    self.next_worker = (self.next_worker + 1) % self.workers.len();
+                    return;
+                }
+                Err(e) => e.0,
+            },
+            None => job,
+        };
+        // No worker to take it: decode here.
+        self.drain(router);
+        let d = job.decode(&self.schema, router.opts.max_value_bytes);
+        self.emit(router, d);
+    }
+
+    /// Emits every chunk still decoding, in order.
+    fn drain(&mut self, router: &mut Router<'_>) {
+        while !self.in_flight.is_empty() {
+            self.emit_oldest(router);
+        }
+    }
+
+    fn emit_oldest(&mut self, router: &mut Router<'_>) {
+        let Some(w) = self.in_flight.pop_front() else {
+            return;
+        };
+        match self.workers.get(w).map(|w| w.done.recv()) {
+            Some(Ok(d)) => self.emit(router, d),
+            // Workers catch panics and live as long as this chunk: cannot happen.
+            _ => router.reject(
+                0,
+                None,
+                "internal error: a JSON decoding thread stopped".to_string(),
+                None,
+            ),
+        }
+    }
+
+    /// The chunk's rows: the decoded batch, or row by row through the general path.
+    fn emit(&mut self, router: &mut Router<'_>, d: Decoded) {
+        match d.batch {
             Some(batch) => router.emit(&self.table, batch),
             None => {
                 let table = self.table.clone();
-                for (line_no, line) in self.lines() {
+                for (line_no, line) in lines(&d.bytes, d.first_line) {
                     match parse_object(line) {
                         Ok(obj) => router.json_row(&table, line_no, &obj, line),
                         Err(reason) => router.reject(line_no, None, reason, Some(line)),
@@ -288,8 +403,19 @@ impl PlainChunk {
                 }
             }
         }
-        self.bytes.clear();
+        let mut bytes = d.bytes;
+        bytes.clear();
+        self.spare.push(bytes);
     }
+}
+
+/// A chunk's lines: (line number, text without its line break), blank ones left out.
+fn lines(bytes: &[u8], first_line: usize) -> impl Iterator<Item = (usize, &[u8])> {
+    let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    body.split(|&b| b == b'\n')
+        .enumerate()
+        .map(move |(i, l)| (first_line + i, l.strip_suffix(b"\r").unwrap_or(l)))
+        .filter(|(_, l)| !l.iter().all(u8::is_ascii_whitespace))
 }
 
 /// The chunk as one batch of the table's schema, or `None` when the general path must
