@@ -412,9 +412,14 @@ impl PlainChunk {
 /// A chunk's lines: (line number, text without its line break), blank ones left out.
 fn lines(bytes: &[u8], first_line: usize) -> impl Iterator<Item = (usize, &[u8])> {
     let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
-    body.split(|&b| b == b'\n')
-        .enumerate()
-        .map(move |(i, l)| (first_line + i, l.strip_suffix(b"\r").unwrap_or(l)))
+    let ends = memchr::memchr_iter(b'\n', body).chain(std::iter::once(body.len()));
+    let mut start = 0;
+    ends.enumerate()
+        .map(move |(i, end)| {
+            let l = &body[start..end];
+            start = end + 1;
+            (first_line + i, l.strip_suffix(b"\r").unwrap_or(l))
+        })
         .filter(|(_, l)| !l.iter().all(u8::is_ascii_whitespace))
 }
 

@@ -279,7 +279,10 @@ fn writer_properties(schema: &SchemaRef, time_col: Option<usize>, rows: usize) -
     for f in schema.fields() {
         if f.data_type() == &DataType::Utf8 && is_id_like(f) {
             let path = ColumnPath::from(f.name().as_str());
+            // Nearly unique: a dictionary would hold every value (hashing each on the
+            // way in) and save nothing.
             b = b
+                .set_column_dictionary_enabled(path.clone(), false)
                 .set_column_bloom_filter_enabled(path.clone(), true)
                 .set_column_bloom_filter_fpp(path.clone(), 0.01)
                 .set_column_bloom_filter_max_ndv(path, ndv);
