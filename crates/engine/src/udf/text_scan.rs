@@ -254,6 +254,107 @@ fn match_views(a: &StringViewArray, m: &StrMatcher) -> BooleanArray {
     finish(bits, a.nulls(), m)
 }
 
+/// A text function's results per value of one buffer: (offset, length) of the value →
+/// where its result lies inside the value, or `None` for "".
+type SliceMemo = std::collections::HashMap<u64, Option<(u32, u32)>>;
+
+struct MemoEntry {
+    buffer: Buffer,
+    function: String,
+    results: SliceMemo,
+}
+
+thread_local! {
+    static MEMO: RefCell<Vec<MemoEntry>> = const { RefCell::new(Vec::new()) };
+}
+
+/// `f` over every value of a text column, where `f` returns a piece of its input
+/// (`tostring(parse_url(x).Host)`): over `Utf8View` values in a shared buffer (Parquet
+/// dictionary pages) each distinct value is computed once per thread and buffer, and
+/// remembered under `function` (which must name `f` with its arguments). Null is "".
+pub(crate) fn map_text_slices(
+    a: &ArrayRef,
+    function: &str,
+    f: impl Fn(&str) -> Option<&str>,
+) -> Result<StringArray> {
+    let mut out = datafusion::arrow::array::StringBuilder::with_capacity(a.len(), 0);
+    let DataType::Utf8View = a.data_type() else {
+        let a = match a.data_type() {
+            DataType::Utf8 => a.clone(),
+            _ => cast(a, &DataType::Utf8)?,
+        };
+        for v in a.as_string::<i32>().iter() {
+            out.append_value(f(v.unwrap_or("")).unwrap_or(""));
+        }
+        return Ok(out.finish());
+    };
+    let a = a.as_string_view();
+    let views = a.views();
+    let buffers = a.data_buffers();
+    MEMO.with(|m| {
+        let mut memo = m.borrow_mut();
+        // This array's buffers, each mapped to its memo entry (moved to the front).
+        let mut slots: Vec<Option<usize>> = vec![None; buffers.len()];
+        for (bi, b) in buffers.iter().enumerate() {
+            // The same buffer twice in one array shares its entry (already in front).
+            if let Some(earlier) = buffers[..bi]
+                .iter()
+                .position(|e| e.as_ptr() == b.as_ptr() && e.len() == b.len())
+            {
+                slots[bi] = slots[earlier];
+                continue;
+            }
+            let found = memo.iter().position(|e| {
+                e.buffer.as_ptr() == b.as_ptr()
+                    && e.buffer.len() == b.len()
+                    && e.function == function
+            });
+            let entry = match found {
+                Some(i) => memo.remove(i),
+                None => MemoEntry {
+                    buffer: b.clone(),
+                    function: function.to_string(),
+                    results: SliceMemo::new(),
+                },
+            };
+            memo.insert(0, entry);
+            for s in slots.iter_mut().flatten() {
+                *s += 1;
+            }
+            slots[bi] = Some(0);
+        }
+        for (i, v) in views.iter().enumerate() {
+            if a.is_null(i) {
+                out.append_value(f("").unwrap_or(""));
+                continue;
+            }
+            let len = *v as u32;
+            let value = a.value(i);
+            let slot = (len > 12)
+                .then(|| slots.get((*v >> 64) as u32 as usize).copied().flatten())
+                .flatten();
+            let Some(entry) = slot.and_then(|s| memo.get_mut(s)) else {
+                out.append_value(f(value).unwrap_or(""));
+                continue;
+            };
+            let key = ((*v >> 96) as u64) << 32 | len as u64;
+            let piece = *entry.results.entry(key).or_insert_with(|| {
+                f(value).and_then(|p| {
+                    let start = (p.as_ptr() as usize).checked_sub(value.as_ptr() as usize)?;
+                    (start + p.len() <= value.len()).then_some((start as u32, p.len() as u32))
+                })
+            });
+            match piece {
+                Some((start, n)) => out.append_value(&value[start as usize..(start + n) as usize]),
+                // Not a piece of the value (or empty): computed each time.
+                None => out.append_value(f(value).unwrap_or("")),
+            }
+        }
+        memo.truncate(CACHE_ENTRIES.max(buffers.len()));
+    });
+    Ok(out.finish())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -337,6 +438,60 @@ mod tests {
         }
     }
 
+    /// A host-like piece: the text between "//" and the next "/", if any.
+    fn host(s: &str) -> Option<&str> {
+        let rest = s.split_once("//")?.1;
+        Some(rest.split('/').next().unwrap_or(rest))
+    }
+
+    fn check_slices(rows: &[Option<String>]) {
+        let want: Vec<String> = rows
+            .iter()
+            .map(|r| host(r.as_deref().unwrap_or("")).unwrap_or("").to_string())
+            .collect();
+        let utf8: ArrayRef = Arc::new(StringArray::from(rows.to_vec()));
+        let mut vb = StringViewBuilder::new().with_fixed_block_size(1 << 20);
+        for r in rows {
+            vb.append_option(r.as_deref());
+        }
+        let views: ArrayRef = Arc::new(vb.finish());
+        for a in [&utf8, &views] {
+            // Twice: the second time from the memo.
+            for _ in 0..2 {
+                let got = map_text_slices(a, "test-host", host).unwrap();
+                assert_eq!(got.null_count(), 0);
+                let got: Vec<String> = got.iter().map(|v| v.unwrap().to_string()).collect();
+                assert_eq!(got, want, "{rows:?}");
+            }
+        }
+        // A different function over the same buffer is not served from this memo.
+        let got = map_text_slices(&views, "test-first-char", |s| s.get(..1)).unwrap();
+        for (g, r) in got.iter().zip(rows) {
+            assert_eq!(
+                g.unwrap(),
+                r.as_deref().unwrap_or("").get(..1).unwrap_or("")
+            );
+        }
+    }
+
+    #[test]
+    fn text_slices_agree_with_each_value() {
+        let rows: Vec<Option<String>> = [
+            Some("https://contoso.com/login"),
+            Some("https://contoso.com/login"),
+            None,
+            Some(""),
+            Some("no slashes at all, long enough"),
+            Some("https://short"),
+            Some("https://payroll.example.com/a"),
+            Some("https://contoso.com/login"),
+        ]
+        .iter()
+        .map(|s| s.map(String::from))
+        .collect();
+        check_slices(&rows);
+    }
+
     proptest! {
         #[test]
         fn agrees_on_random_text(
@@ -344,6 +499,13 @@ mod tests {
             needle in "[aAbB1 .kK-]{0,3}",
         ) {
             check(&rows, &needle);
+        }
+
+        #[test]
+        fn text_slices_agree_on_random_text(
+            rows in proptest::collection::vec(proptest::option::of("[a/\u{e9}.]{0,24}"), 0..24),
+        ) {
+            check_slices(&rows);
         }
     }
 }

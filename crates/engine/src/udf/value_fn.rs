@@ -312,11 +312,12 @@ impl ScalarUDFImpl for ValueFunction {
         ) = (&self.kind, args.args.as_slice())
         {
             if let (Some(part), KqlType::String) = (scalar_text(part), self.arg_types[0]) {
-                let mut b = datafusion::arrow::array::StringBuilder::with_capacity(url.len(), 0);
-                for_each_text(url, |s| {
-                    b.append_value(kql_value::functions::url_part(s, part).unwrap_or(""))
-                })?;
-                return Ok(ColumnarValue::Array(Arc::new(b.finish())));
+                let out = crate::udf::text_scan::map_text_slices(
+                    url,
+                    &format!("parse_url_part_text/{part}"),
+                    |s| kql_value::functions::url_part(s, part),
+                )?;
+                return Ok(ColumnarValue::Array(Arc::new(out)));
             }
         }
         // `x matches regex "p"` over a text column: the regex compiled once, no per-row
