@@ -27,26 +27,6 @@ fn conversion_target(name: &str) -> Option<KqlType> {
     })
 }
 
-/// `bin(ts, step)` as DataFusion's vectorised `date_bin`, with Kusto's origin: bins are
-/// counted from 0001-01-01 (so 7-day bins start on Mondays), expressed as the equivalent
-/// origin within one step of the Unix epoch.
-fn date_bin_expr(ts: Expr, step_ns: i64) -> Expr {
-    use datafusion::common::ScalarValue;
-    const YEAR_ONE_NS: i128 = -62_135_596_800 * 1_000_000_000;
-    let origin = YEAR_ONE_NS.rem_euclid(step_ns as i128) as i64;
-    let stride = ScalarValue::IntervalMonthDayNano(Some(
-        datafusion::arrow::datatypes::IntervalMonthDayNano::new(0, 0, step_ns),
-    ));
-    datafusion::functions::expr_fn::date_bin(
-        lit(stride),
-        ts,
-        lit(ScalarValue::TimestampNanosecond(
-            Some(origin),
-            Some("UTC".into()),
-        )),
-    )
-}
-
 /// `typeof(long)` as a function argument: the type it names.
 fn typeof_arg(e: &ast::Expr) -> Option<KqlType> {
     if let ast::ExprKind::Call { name, args } = &e.kind {
@@ -324,7 +304,10 @@ impl Planner<'_> {
                 (x.ty, &x.value, &step.value)
             {
                 if *ns > 0 {
-                    return Ok(Bound::column(date_bin_expr(x.expr, *ns), KqlType::DateTime));
+                    return Ok(Bound::column(
+                        crate::udf::bin_time::BinTime::call(x.expr, *ns),
+                        KqlType::DateTime,
+                    ));
                 }
             }
             return self.registry_call_checked(
