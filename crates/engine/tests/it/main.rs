@@ -3,4 +3,5 @@
 mod arg_extreme;
 mod conformance;
 mod limits;
+mod native_paths;
 mod robustness;
