@@ -280,6 +280,16 @@ pub fn comparable(l: KqlType, r: KqlType) -> bool {
         || matches!((l, r), (Guid, String) | (String, Guid))
 }
 
+/// The bool a text compares as against a bool (`IsClickedThrough != "0"`); `None` for
+/// text that is no bool (then the two are never equal).
+pub fn text_as_bool(t: &str) -> Option<bool> {
+    match t {
+        "1" | "true" | "True" => Some(true),
+        "0" | "false" | "False" => Some(false),
+        _ => None,
+    }
+}
+
 /// Orders two non-null values of comparable types.
 pub fn order(l: &Value, r: &Value) -> Option<Ordering> {
     use Value::*;
@@ -301,12 +311,7 @@ pub fn order(l: &Value, r: &Value) -> Option<Ordering> {
         | (Guid(a), String(b))
         | (String(a), Guid(b)) => Some(a.cmp(b)),
         (Bool(a), String(b)) | (String(b), Bool(a)) => {
-            let bv = match b.as_str() {
-                "1" | "true" | "True" => true,
-                "0" | "false" | "False" => false,
-                _ => return None,
-            };
-            let o = a.cmp(&bv);
+            let o = a.cmp(&text_as_bool(b)?);
             Some(if matches!(l, Bool(_)) { o } else { o.reverse() })
         }
         (DateTime(a), DateTime(b)) | (TimeSpan(a), TimeSpan(b)) => Some(a.cmp(b)),
@@ -368,6 +373,17 @@ pub enum StrKind {
     Has,
     HasPrefix,
     HasSuffix,
+}
+
+impl StrKind {
+    pub const ALL: [StrKind; 6] = [
+        StrKind::Contains,
+        StrKind::StartsWith,
+        StrKind::EndsWith,
+        StrKind::Has,
+        StrKind::HasPrefix,
+        StrKind::HasSuffix,
+    ];
 }
 
 /// A string operator with a fixed needle, prepared once and applied to many values.
@@ -453,49 +469,55 @@ impl StrMatcher {
         if matches!(self.kind, StrKind::StartsWith | StrKind::EndsWith) || self.needle.is_empty() {
             return None;
         }
-        let mut out = Vec::new();
         if self.case_sensitive {
-            let mut from = 0;
-            while let Some(p) = buf.get(from..).and_then(|b| self.finder.find(b)) {
-                out.push(u32::try_from(from + p).ok()?);
-                from += p + 1;
-            }
+            self.occurrences(buf)
+                .map(|p| u32::try_from(p).ok())
+                .collect()
         } else {
             let ac = self.ascii_ci.as_ref()?;
-            for m in ac.find_overlapping_iter(buf) {
-                out.push(u32::try_from(m.start()).ok()?);
-            }
+            ac.find_overlapping_iter(buf)
+                .map(|m| u32::try_from(m.start()).ok())
+                .collect()
         }
-        Some(out)
     }
 
     /// Whether `hay` matches, given every position where the needle starts in it (from
     /// [`StrMatcher::find_all`] over a buffer `hay` is a slice of, rebased; ascending).
     /// For case-insensitive matching `hay` must be ASCII.
     pub fn matches_at(&self, hay: &str, mut starts: impl Iterator<Item = usize>) -> bool {
-        let n = self.needle.len();
         match self.kind {
-            StrKind::Contains => starts.any(|p| p + n <= hay.len()),
-            StrKind::StartsWith => self.matches(hay),
-            StrKind::EndsWith => self.matches(hay),
+            StrKind::Contains => starts.any(|p| p + self.needle.len() <= hay.len()),
+            StrKind::StartsWith | StrKind::EndsWith => self.matches(hay),
             StrKind::Has | StrKind::HasPrefix | StrKind::HasSuffix => {
-                let check_start = self.lead_term && self.kind != StrKind::HasSuffix;
-                let check_end = self.trail_term && self.kind != StrKind::HasPrefix;
-                starts.any(|pos| {
-                    let Some(after) = hay.get(pos + n..) else {
-                        return false;
-                    };
-                    let before_ok = !check_start
-                        || hay
-                            .get(..pos)
-                            .and_then(|b| b.chars().next_back())
-                            .is_none_or(|c| !is_term_char(c));
-                    let after_ok =
-                        !check_end || after.chars().next().is_none_or(|c| !is_term_char(c));
-                    before_ok && after_ok
-                })
+                starts.any(|p| self.term_at(hay, p))
             }
         }
+    }
+
+    /// Every byte position where the (case-sensitive) needle starts in `hay`,
+    /// overlapping occurrences too ("aa" is a suffix of the term "aaa" at its second
+    /// position, not its first).
+    fn occurrences<'a>(&'a self, hay: &'a [u8]) -> impl Iterator<Item = usize> + 'a {
+        let mut from = 0;
+        std::iter::from_fn(move || {
+            let pos = from + self.finder.find(hay.get(from..)?)?;
+            from = pos + 1;
+            Some(pos)
+        })
+    }
+
+    /// Whether the needle occurring at byte `pos` of `hay` makes a `has` match of this
+    /// kind: a term boundary before it (unless `hassuffix`) and after it (unless
+    /// `hasprefix`), where the needle's own end characters are term characters.
+    fn term_at(&self, hay: &str, pos: usize) -> bool {
+        let (Some(before), Some(after)) = (hay.get(..pos), hay.get(pos + self.needle.len()..))
+        else {
+            return false;
+        };
+        let check_start = self.lead_term && self.kind != StrKind::HasSuffix;
+        let check_end = self.trail_term && self.kind != StrKind::HasPrefix;
+        (!check_start || before.chars().next_back().is_none_or(|c| !is_term_char(c)))
+            && (!check_end || after.chars().next().is_none_or(|c| !is_term_char(c)))
     }
 
     /// Whether positions from [`StrMatcher::find_all`] need the value to be ASCII
@@ -523,19 +545,9 @@ impl StrMatcher {
                 bytes.len() >= n
                     && bytes[bytes.len() - n..].eq_ignore_ascii_case(self.needle.as_bytes())
             }
-            StrKind::Has | StrKind::HasPrefix | StrKind::HasSuffix => {
-                let check_start = self.lead_term && self.kind != StrKind::HasSuffix;
-                let check_end = self.trail_term && self.kind != StrKind::HasPrefix;
-                ac.find_overlapping_iter(hay).any(|m| {
-                    let before_ok = !check_start
-                        || m.start() == 0
-                        || !bytes[m.start() - 1].is_ascii_alphanumeric();
-                    let after_ok = !check_end
-                        || m.end() == bytes.len()
-                        || !bytes[m.end()].is_ascii_alphanumeric();
-                    before_ok && after_ok
-                })
-            }
+            StrKind::Has | StrKind::HasPrefix | StrKind::HasSuffix => ac
+                .find_overlapping_iter(hay)
+                .any(|m| self.term_at(hay, m.start())),
         }
     }
 
@@ -552,33 +564,10 @@ impl StrMatcher {
             StrKind::StartsWith => hay.starts_with(n),
             StrKind::EndsWith => hay.ends_with(n),
             StrKind::Has | StrKind::HasPrefix | StrKind::HasSuffix => {
-                if n.is_empty() {
-                    return true;
-                }
-                let check_start = self.lead_term && self.kind != StrKind::HasSuffix;
-                let check_end = self.trail_term && self.kind != StrKind::HasPrefix;
-                // Every occurrence, overlapping ones too ("aa" is a suffix of the term
-                // "aaa" at its second position, not its first).
-                let bytes = hay.as_bytes();
-                let mut from = 0;
-                std::iter::from_fn(|| {
-                    let pos = from + self.finder.find(bytes.get(from..)?)?;
-                    from = pos + 1;
-                    Some(pos)
-                })
-                .any(|pos| {
-                    let before_ok = !check_start
-                        || hay[..pos]
-                            .chars()
-                            .next_back()
-                            .is_none_or(|c| !is_term_char(c));
-                    let after_ok = !check_end
-                        || hay[pos + n.len()..]
-                            .chars()
-                            .next()
-                            .is_none_or(|c| !is_term_char(c));
-                    before_ok && after_ok
-                })
+                n.is_empty()
+                    || self
+                        .occurrences(hay.as_bytes())
+                        .any(|pos| self.term_at(hay, pos))
             }
         }
     }
@@ -612,14 +601,7 @@ mod tests {
         }
         let hays = strings(5);
         let needles = strings(3);
-        for kind in [
-            StrKind::Contains,
-            StrKind::StartsWith,
-            StrKind::EndsWith,
-            StrKind::Has,
-            StrKind::HasPrefix,
-            StrKind::HasSuffix,
-        ] {
+        for kind in StrKind::ALL {
             for n in &needles {
                 let m = StrMatcher::new(kind, n, false);
                 for h in &hays {

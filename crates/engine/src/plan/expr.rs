@@ -585,24 +585,18 @@ impl Planner<'_> {
             ));
         }
         // `IsClickedThrough != "0"` (the schema page's own example): the text constant
-        // read as the bool Kusto compares it as, so the comparison runs natively.
-        let as_bool = |b: &Bound| match &b.value {
-            Some(Value::String(t)) => match t.as_str() {
-                "1" | "true" | "True" => Some(Bound::constant(Value::Bool(true), KqlType::Bool)),
-                "0" | "false" | "False" => Some(Bound::constant(Value::Bool(false), KqlType::Bool)),
-                _ => None,
+        // as the bool Kusto compares it as (`ops::text_as_bool`), so the comparison
+        // runs natively.
+        let as_bool = |b: Bound| match &b.value {
+            Some(Value::String(t)) => match ops::text_as_bool(t) {
+                Some(v) => Bound::constant(Value::Bool(v), KqlType::Bool),
+                None => b,
             },
-            _ => None,
+            _ => b,
         };
         let (l, r) = match (l.ty, r.ty) {
-            (KqlType::Bool, KqlType::String) if l.value.is_none() => match as_bool(&r) {
-                Some(b) => (l, b),
-                None => (l, r),
-            },
-            (KqlType::String, KqlType::Bool) if r.value.is_none() => match as_bool(&l) {
-                Some(b) => (b, r),
-                None => (l, r),
-            },
+            (KqlType::Bool, KqlType::String) if l.value.is_none() => (l, as_bool(r)),
+            (KqlType::String, KqlType::Bool) if r.value.is_none() => (as_bool(l), r),
             _ => (l, r),
         };
         let same_native = l.ty == r.ty && !matches!(l.ty, KqlType::Dynamic | KqlType::Decimal);
