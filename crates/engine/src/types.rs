@@ -7,7 +7,8 @@ use datafusion::arrow::array::{
     Float64Builder, Int32Builder, Int64Builder, StringBuilder, TimestampNanosecondBuilder,
 };
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::{Result, ScalarValue};
 use kql_value::{KqlType, Value};
@@ -115,7 +116,8 @@ pub fn value_to_scalar(v: &Value, ty: KqlType) -> ScalarValue {
     }
 }
 
-fn as_utf8(array: &ArrayRef) -> Result<ArrayRef> {
+/// `array` as `Utf8` text (cast unless it is already).
+pub(crate) fn as_utf8(array: &ArrayRef) -> Result<ArrayRef> {
     Ok(match array.data_type() {
         DataType::Utf8 => array.clone(),
         _ => cast(array, &DataType::Utf8)?,
@@ -345,8 +347,32 @@ pub fn values_to_array(values: &[Value], ty: KqlType) -> ArrayRef {
     }
 }
 
+/// `schema` with every text column (`Utf8`, `Utf8View`) as `text`, field metadata kept.
+pub fn with_text_type(schema: &Schema, text: DataType) -> SchemaRef {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Utf8 | DataType::Utf8View => f.as_ref().clone().with_data_type(text.clone()),
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
+/// `batch`'s columns cast to the types of `schema` (same columns, in order).
+pub fn cast_batch(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, ArrowError> {
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(c, f)| cast(c, f.data_type()))
+        .collect::<Result<Vec<_>, _>>()?;
+    RecordBatch::try_new(schema.clone(), columns)
+}
+
 /// Results with text as `Utf8`, whatever the scans produced (the store reads text as
-/// `Utf8View`): users of [`QueryResult`] see one type per KQL type.
+/// `Utf8View`): users of [`QueryResult`](crate::QueryResult) see one type per KQL type.
 pub(crate) fn canonical_text(batches: Vec<RecordBatch>) -> QResult<Vec<RecordBatch>> {
     let Some(first) = batches.first() else {
         return Ok(batches);
@@ -359,28 +385,10 @@ pub(crate) fn canonical_text(batches: Vec<RecordBatch>) -> QResult<Vec<RecordBat
     {
         return Ok(batches);
     }
-    let fields: Vec<Field> = schema
-        .fields()
-        .iter()
-        .map(|f| match f.data_type() {
-            DataType::Utf8View => f.as_ref().clone().with_data_type(DataType::Utf8),
-            _ => f.as_ref().clone(),
-        })
-        .collect();
-    let target = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
+    let target = with_text_type(&schema, DataType::Utf8);
     batches
         .iter()
-        .map(|b| {
-            let columns = b
-                .columns()
-                .iter()
-                .zip(target.fields())
-                .map(|(c, f)| datafusion::arrow::compute::cast(c, f.data_type()))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| QueryError::execution(e.to_string()))?;
-            RecordBatch::try_new(target.clone(), columns)
-                .map_err(|e| QueryError::execution(e.to_string()))
-        })
+        .map(|b| cast_batch(b, &target).map_err(|e| QueryError::execution(e.to_string())))
         .collect()
 }
 

@@ -38,7 +38,7 @@ pub use writer::AppendAck;
 pub(crate) use manifest::write_atomically;
 
 use crate::catalog::Catalog;
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::TableProvider;
 use engine::{Col, Engine};
@@ -439,7 +439,7 @@ impl Store {
         let t = self.inner.table(table).ok()?;
         let schema = t.schema();
         Some(Arc::new(provider::StoreTable {
-            view_schema: provider::view_schema(&schema),
+            view_schema: engine::types::with_text_type(&schema, DataType::Utf8View),
             schema,
             table: t,
             segments: self.inner.segments.clone(),

@@ -12,8 +12,7 @@ use super::schema::{conform, Fit};
 use super::segment::SegmentStore;
 use super::table::{Snapshot, TableShared};
 use async_trait::async_trait;
-use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::stats::Precision;
@@ -29,6 +28,7 @@ use datafusion::logical_expr::{
 use datafusion::physical_plan::empty::EmptyExec;
 use datafusion::physical_plan::union::UnionExec;
 use datafusion::physical_plan::ExecutionPlan;
+use engine::types::cast_batch;
 use std::sync::Arc;
 
 /// What the last scan of a table read and skipped (for `clickhunt query --explain`).
@@ -64,19 +64,6 @@ pub(crate) struct StoreTable {
     /// every value's bytes.
     pub(crate) view_schema: SchemaRef,
     pub(crate) read_only: bool,
-}
-
-/// `schema` with every `Utf8` column as `Utf8View` (field metadata kept).
-pub(crate) fn view_schema(schema: &SchemaRef) -> SchemaRef {
-    let fields: Vec<Field> = schema
-        .fields()
-        .iter()
-        .map(|f| match f.data_type() {
-            DataType::Utf8 => f.as_ref().clone().with_data_type(DataType::Utf8View),
-            _ => f.as_ref().clone(),
-        })
-        .collect();
-    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
 }
 
 #[async_trait]
@@ -231,17 +218,7 @@ impl StoreTable {
         for (i, b) in batches.iter().enumerate() {
             // Batches older than a `.create-merge` lack its columns: fill them in.
             let b = conform(b, &self.schema, Fit::Lenient)
-                .and_then(|b| {
-                    let columns = b
-                        .columns()
-                        .iter()
-                        .zip(self.view_schema.fields())
-                        .map(|(c, f)| cast(c, f.data_type()))
-                        .collect::<Result<Vec<_>, _>>()
-                        .map_err(|e| e.to_string())?;
-                    RecordBatch::try_new(self.view_schema.clone(), columns)
-                        .map_err(|e| e.to_string())
-                })
+                .and_then(|b| cast_batch(&b, &self.view_schema).map_err(|e| e.to_string()))
                 .map_err(|e| {
                     DataFusionError::Execution(format!("table `{}`: {e}", self.table.name))
                 })?;
