@@ -1,25 +1,87 @@
-//! String operators (`contains`, `has`, ...) with a constant needle over a whole text
-//! column at once: the needle is searched for once per Arrow data buffer, not once per
-//! value, and each value then only looks up the matches that fall inside it.
+//! Text columns evaluated a buffer at a time.
+//!
+//! String operators (`contains`, `has`, ...) with a constant needle search for the needle
+//! once per Arrow data buffer, not once per value; each value then only looks up the
+//! matches that fall inside it. Functions that return a piece of their input
+//! (`tostring(parse_url(x).Host)`) remember their result per distinct value of a buffer.
 //!
 //! Parquet's dictionary pages decode to `Utf8View` values that all point into one
 //! buffer holding the dictionary, shared by every batch of the column chunk: a
-//! per-thread cache keeps that buffer's matches, so a popular URL is searched once per
-//! row group instead of once per click.
+//! per-thread cache keeps what was found for such a buffer, so a popular URL is looked
+//! at once per row group instead of once per click.
 
+use crate::types::as_utf8;
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, BooleanBufferBuilder, StringArray, StringViewArray,
+    Array, ArrayAccessor, ArrayRef, AsArray, BooleanArray, BooleanBufferBuilder, ByteView,
+    StringArray, StringBuilder, StringViewArray, MAX_INLINE_VIEW_LEN,
 };
 use datafusion::arrow::buffer::{Buffer, NullBuffer};
-use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::Result;
 use kql_value::ops::StrMatcher;
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::Arc;
 
-/// Needle positions in one buffer, and whether the buffer is all ASCII (then every value
-/// in it is, and case-insensitive positions apply without checking values one by one).
+/// Calls `f` with each value of a text column in order (null as "", the empty string
+/// Kusto strings are; other Arrow types are cast to text first).
+pub(crate) fn for_each_text(a: &ArrayRef, f: impl FnMut(&str)) -> Result<()> {
+    fn each<'a>(a: impl ArrayAccessor<Item = &'a str>, mut f: impl FnMut(&'a str)) {
+        for i in 0..a.len() {
+            f(if a.is_null(i) { "" } else { a.value(i) });
+        }
+    }
+    match a.data_type() {
+        DataType::Utf8View => each(a.as_string_view(), f),
+        _ => each(as_utf8(a)?.as_string::<i32>(), f),
+    }
+    Ok(())
+}
+
+/// The view of a value that lives in a data buffer (longer than the inline limit).
+fn out_of_line(view: u128) -> Option<ByteView> {
+    ((view as u32) > MAX_INLINE_VIEW_LEN).then(|| ByteView::from(view))
+}
+
+/// Values kept per Arrow buffer and key, per thread, most recently used first. Each
+/// entry holds a clone of its buffer, so the memory cannot be freed and reused by
+/// another buffer while the entry lives: pointer equality then means the same bytes.
+struct BufferCache<T> {
+    entries: Vec<(Buffer, String, T)>,
+}
+
+const CACHE_ENTRIES: usize = 16;
+
+fn same_buffer(a: &Buffer, b: &Buffer) -> bool {
+    a.as_ptr() == b.as_ptr() && a.len() == b.len()
+}
+
+impl<T> BufferCache<T> {
+    const fn new() -> Self {
+        BufferCache {
+            entries: Vec::new(),
+        }
+    }
+
+    /// Takes the value kept for `buffer` under `key` out of the cache.
+    fn take(&mut self, buffer: &Buffer, key: &str) -> Option<T> {
+        let i = self
+            .entries
+            .iter()
+            .position(|(b, k, _)| same_buffer(b, buffer) && k == key)?;
+        Some(self.entries.remove(i).2)
+    }
+
+    /// Keeps `value` for `buffer` under `key`, first in line; the least recently used
+    /// entries beyond [`CACHE_ENTRIES`] go.
+    fn put(&mut self, buffer: &Buffer, key: &str, value: T) {
+        self.entries
+            .insert(0, (buffer.clone(), key.to_string(), value));
+        self.entries.truncate(CACHE_ENTRIES);
+    }
+}
+
+/// Needle positions in one buffer.
 struct BufferMatches {
     starts: Vec<u32>,
     /// Bit `i` set when a start falls in bytes `64 * i .. 64 * (i + 1)`: most values hold
@@ -29,20 +91,9 @@ struct BufferMatches {
     non_ascii: Vec<u32>,
 }
 
-/// Recently searched buffers per thread. Each entry holds a clone of its buffer, so the
-/// memory cannot be freed and reused by another buffer while the entry lives: pointer
-/// equality then means the same bytes.
-struct CacheEntry {
-    buffer: Buffer,
-    needle: String,
-    case_sensitive: bool,
-    matches: Arc<BufferMatches>,
-}
-
-const CACHE_ENTRIES: usize = 16;
-
 thread_local! {
-    static CACHE: RefCell<Vec<CacheEntry>> = const { RefCell::new(Vec::new()) };
+    static MATCHES: RefCell<BufferCache<Arc<BufferMatches>>> =
+        const { RefCell::new(BufferCache::new()) };
 }
 
 /// `m` (negated when asked) over every value of a text column; null is the empty
@@ -50,11 +101,7 @@ thread_local! {
 pub(crate) fn match_text(a: &ArrayRef, m: &StrMatcher, negated: bool) -> Result<BooleanArray> {
     let out = match a.data_type() {
         DataType::Utf8View => match_views(a.as_string_view(), m),
-        DataType::Utf8 => match_offsets(a.as_string::<i32>(), m),
-        _ => {
-            let a = cast(a, &DataType::Utf8)?;
-            match_offsets(a.as_string::<i32>(), m)
-        }
+        _ => match_offsets(as_utf8(a)?.as_string::<i32>(), m),
     };
     Ok(if negated {
         BooleanArray::new(!out.values(), None)
@@ -63,8 +110,11 @@ pub(crate) fn match_text(a: &ArrayRef, m: &StrMatcher, negated: bool) -> Result<
     })
 }
 
-fn finish(bits: BooleanBufferBuilder, nulls: Option<&NullBuffer>, m: &StrMatcher) -> BooleanArray {
-    let mut bits = bits;
+fn finish(
+    mut bits: BooleanBufferBuilder,
+    nulls: Option<&NullBuffer>,
+    m: &StrMatcher,
+) -> BooleanArray {
     let values = bits.finish();
     let values = match nulls {
         // Null rows are "": their result is the matcher's answer for "".
@@ -81,6 +131,29 @@ fn finish(bits: BooleanBufferBuilder, nulls: Option<&NullBuffer>, m: &StrMatcher
 }
 
 impl BufferMatches {
+    fn search(m: &StrMatcher, buf: &[u8]) -> Option<BufferMatches> {
+        let starts = m.find_all(buf)?;
+        let non_ascii = if m.positions_need_ascii() && !buf.is_ascii() {
+            buf.iter()
+                .enumerate()
+                .filter(|(_, b)| !b.is_ascii())
+                .map(|(i, _)| i as u32)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let mut blocks = vec![0u64; buf.len() / (64 * 64) + 1];
+        for &p in &starts {
+            let block = p as usize / 64;
+            blocks[block / 64] |= 1 << (block % 64);
+        }
+        Some(BufferMatches {
+            starts,
+            blocks,
+            non_ascii,
+        })
+    }
+
     /// Whether a start may fall in `at..end` (`at < end`): some 64-byte block the range
     /// touches holds one.
     fn blocks_hit(&self, at: usize, end: usize) -> bool {
@@ -90,8 +163,26 @@ impl BufferMatches {
                 .is_some_and(|w| w & (1 << (b % 64)) != 0)
         })
     }
-}
 
+    /// The matches of `buffer`, from the cache or searched now (and cached) when
+    /// worth it: when the values of an array that live in it (`used` bytes) cover at
+    /// least half of it, or it is already known.
+    fn of(m: &StrMatcher, buffer: &Buffer, used: usize) -> Option<Arc<BufferMatches>> {
+        let (needle, case_sensitive) = m.search_key();
+        let key = format!("{}:{needle}", if case_sensitive { "cs" } else { "ci" });
+        MATCHES.with_borrow_mut(|cache| {
+            let found = match cache.take(buffer, &key) {
+                Some(found) => found,
+                None if used.saturating_mul(2) >= buffer.len() => {
+                    Arc::new(BufferMatches::search(m, buffer.as_slice())?)
+                }
+                None => return None,
+            };
+            cache.put(buffer, &key, found.clone());
+            Some(found)
+        })
+    }
+}
 /// Whether the value at `at..at + len` of the buffer matches, given the buffer's needle
 /// starts (ascending); `row` yields its text when it must be looked at.
 fn row_matches<'a>(
@@ -135,7 +226,7 @@ fn match_offsets(a: &StringArray, m: &StrMatcher) -> BooleanArray {
     let offsets = a.value_offsets();
     let (lo, hi) = (offsets[0] as usize, offsets[a.len()] as usize);
     let values = a.values();
-    match values.get(lo..hi).and_then(|b| search(m, b)) {
+    match values.get(lo..hi).and_then(|b| BufferMatches::search(m, b)) {
         Some(found) => {
             for i in 0..a.len() {
                 let at = offsets[i] as usize - lo;
@@ -152,102 +243,28 @@ fn match_offsets(a: &StringArray, m: &StrMatcher) -> BooleanArray {
     finish(bits, a.nulls(), m)
 }
 
-fn search(m: &StrMatcher, buf: &[u8]) -> Option<BufferMatches> {
-    let starts = m.find_all(buf)?;
-    let non_ascii = if m.positions_need_ascii() && !buf.is_ascii() {
-        buf.iter()
-            .enumerate()
-            .filter(|(_, b)| !b.is_ascii())
-            .map(|(i, _)| i as u32)
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let mut blocks = vec![0u64; buf.len() / (64 * 64) + 1];
-    for &p in &starts {
-        let block = p as usize / 64;
-        blocks[block / 64] |= 1 << (block % 64);
-    }
-    Some(BufferMatches {
-        starts,
-        blocks,
-        non_ascii,
-    })
-}
-
-/// The matches of `buffer`, from the cache or searched now (and cached) when worth it:
-/// when the values of this array that live in it cover at least half of it, or it is
-/// already known.
-fn buffer_matches(m: &StrMatcher, buffer: &Buffer, used: usize) -> Option<Arc<BufferMatches>> {
-    let (needle, case_sensitive) = m.search_key();
-    CACHE.with(|c| {
-        let mut cache = c.borrow_mut();
-        if let Some(i) = cache.iter().position(|e| {
-            e.buffer.as_ptr() == buffer.as_ptr()
-                && e.buffer.len() == buffer.len()
-                && e.case_sensitive == case_sensitive
-                && e.needle == needle
-        }) {
-            let e = cache.remove(i);
-            let found = e.matches.clone();
-            cache.insert(0, e);
-            return Some(found);
-        }
-        if used.saturating_mul(2) < buffer.len() {
-            return None;
-        }
-        let found = Arc::new(search(m, buffer.as_slice())?);
-        cache.insert(
-            0,
-            CacheEntry {
-                buffer: buffer.clone(),
-                needle: needle.to_string(),
-                case_sensitive,
-                matches: found.clone(),
-            },
-        );
-        cache.truncate(CACHE_ENTRIES);
-        Some(found)
-    })
-}
-
 fn match_views(a: &StringViewArray, m: &StrMatcher) -> BooleanArray {
-    let views = a.views();
     let buffers = a.data_buffers();
     // Bytes of this array's values per buffer: a buffer mostly unused here (a few
     // rows left by a filter) is not worth searching whole.
     let mut used = vec![0usize; buffers.len()];
-    for v in views.iter() {
-        let len = *v as u32;
-        if len > 12 {
-            if let Some(u) = used.get_mut((*v >> 64) as u32 as usize) {
-                *u += len as usize;
-            }
+    for v in a.views().iter().filter_map(|&v| out_of_line(v)) {
+        if let Some(u) = used.get_mut(v.buffer_index as usize) {
+            *u += v.length as usize;
         }
     }
     let found: Vec<Option<Arc<BufferMatches>>> = buffers
         .iter()
         .zip(&used)
-        .map(|(b, &u)| {
-            if u == 0 {
-                None
-            } else {
-                buffer_matches(m, b, u)
-            }
-        })
+        .map(|(b, &u)| (u > 0).then(|| BufferMatches::of(m, b, u)).flatten())
         .collect();
     let mut bits = BooleanBufferBuilder::new(a.len());
-    for (i, v) in views.iter().enumerate() {
-        let len = *v as u32;
-        let hit = if len > 12 {
-            let buffer = (*v >> 64) as u32 as usize;
-            let offset = (*v >> 96) as u32 as usize;
-            match found.get(buffer) {
-                Some(Some(f)) => row_matches(m, offset, len as usize, f, || a.value(i)),
-                _ => m.matches(a.value(i)),
-            }
-        } else {
-            m.matches(a.value(i))
+    for (i, &v) in a.views().iter().enumerate() {
+        let hit = match out_of_line(v)
+            .and_then(|v| Some((v, found.get(v.buffer_index as usize)?.as_ref()?)))
+        {
+            Some((v, f)) => row_matches(m, v.offset as usize, v.length as usize, f, || a.value(i)),
+            None => m.matches(a.value(i)),
         };
         bits.append(hit);
     }
@@ -255,17 +272,11 @@ fn match_views(a: &StringViewArray, m: &StrMatcher) -> BooleanArray {
 }
 
 /// A text function's results per value of one buffer: (offset, length) of the value →
-/// where its result lies inside the value, or `None` for "".
-type SliceMemo = std::collections::HashMap<u64, Option<(u32, u32)>>;
-
-struct MemoEntry {
-    buffer: Buffer,
-    function: String,
-    results: SliceMemo,
-}
+/// where its result lies inside the value, or `None` when it must be computed each time.
+type SliceMemo = HashMap<u64, Option<(u32, u32)>>;
 
 thread_local! {
-    static MEMO: RefCell<Vec<MemoEntry>> = const { RefCell::new(Vec::new()) };
+    static SLICES: RefCell<BufferCache<SliceMemo>> = const { RefCell::new(BufferCache::new()) };
 }
 
 /// `f` over every value of a text column, where `f` returns a piece of its input
@@ -277,68 +288,40 @@ pub(crate) fn map_text_slices(
     function: &str,
     f: impl Fn(&str) -> Option<&str>,
 ) -> Result<StringArray> {
-    let mut out = datafusion::arrow::array::StringBuilder::with_capacity(a.len(), 0);
+    let mut out = StringBuilder::with_capacity(a.len(), 0);
     let DataType::Utf8View = a.data_type() else {
-        let a = match a.data_type() {
-            DataType::Utf8 => a.clone(),
-            _ => cast(a, &DataType::Utf8)?,
-        };
-        for v in a.as_string::<i32>().iter() {
-            out.append_value(f(v.unwrap_or("")).unwrap_or(""));
-        }
+        for_each_text(a, |s| out.append_value(f(s).unwrap_or("")))?;
         return Ok(out.finish());
     };
     let a = a.as_string_view();
-    let views = a.views();
     let buffers = a.data_buffers();
-    MEMO.with(|m| {
-        let mut memo = m.borrow_mut();
-        // This array's buffers, each mapped to its memo entry (moved to the front).
-        let mut slots: Vec<Option<usize>> = vec![None; buffers.len()];
-        for (bi, b) in buffers.iter().enumerate() {
-            // The same buffer twice in one array shares its entry (already in front).
-            if let Some(earlier) = buffers[..bi]
-                .iter()
-                .position(|e| e.as_ptr() == b.as_ptr() && e.len() == b.len())
-            {
-                slots[bi] = slots[earlier];
-                continue;
-            }
-            let found = memo.iter().position(|e| {
-                e.buffer.as_ptr() == b.as_ptr()
-                    && e.buffer.len() == b.len()
-                    && e.function == function
-            });
-            let entry = match found {
-                Some(i) => memo.remove(i),
-                None => MemoEntry {
-                    buffer: b.clone(),
-                    function: function.to_string(),
-                    results: SliceMemo::new(),
+    SLICES.with_borrow_mut(|cache| {
+        // This array's distinct buffers with their memos (taken out of the cache while
+        // in use), and which of them each buffer index is.
+        let mut memos: Vec<(&Buffer, SliceMemo)> = Vec::new();
+        let slot: Vec<usize> = buffers
+            .iter()
+            .map(
+                |b| match memos.iter().position(|(m, _)| same_buffer(m, b)) {
+                    Some(i) => i,
+                    None => {
+                        memos.push((b, cache.take(b, function).unwrap_or_default()));
+                        memos.len() - 1
+                    }
                 },
-            };
-            memo.insert(0, entry);
-            for s in slots.iter_mut().flatten() {
-                *s += 1;
-            }
-            slots[bi] = Some(0);
-        }
-        for (i, v) in views.iter().enumerate() {
-            if a.is_null(i) {
-                out.append_value(f("").unwrap_or(""));
-                continue;
-            }
-            let len = *v as u32;
-            let value = a.value(i);
-            let slot = (len > 12)
-                .then(|| slots.get((*v >> 64) as u32 as usize).copied().flatten())
-                .flatten();
-            let Some(entry) = slot.and_then(|s| memo.get_mut(s)) else {
+            )
+            .collect();
+        for (i, &v) in a.views().iter().enumerate() {
+            let value = if a.is_null(i) { "" } else { a.value(i) };
+            let memo = out_of_line(v).filter(|_| !a.is_null(i)).and_then(|v| {
+                let (_, memo) = memos.get_mut(*slot.get(v.buffer_index as usize)?)?;
+                Some((u64::from(v.offset) << 32 | u64::from(v.length), memo))
+            });
+            let Some((key, memo)) = memo else {
                 out.append_value(f(value).unwrap_or(""));
                 continue;
             };
-            let key = ((*v >> 96) as u64) << 32 | len as u64;
-            let piece = *entry.results.entry(key).or_insert_with(|| {
+            let piece = *memo.entry(key).or_insert_with(|| {
                 f(value).and_then(|p| {
                     let start = (p.as_ptr() as usize).checked_sub(value.as_ptr() as usize)?;
                     (start + p.len() <= value.len()).then_some((start as u32, p.len() as u32))
@@ -350,7 +333,9 @@ pub(crate) fn map_text_slices(
                 None => out.append_value(f(value).unwrap_or("")),
             }
         }
-        memo.truncate(CACHE_ENTRIES.max(buffers.len()));
+        for (b, memo) in memos {
+            cache.put(b, function, memo);
+        }
     });
     Ok(out.finish())
 }
@@ -361,15 +346,6 @@ mod tests {
     use datafusion::arrow::array::StringViewBuilder;
     use kql_value::ops::StrKind;
     use proptest::prelude::*;
-
-    const KINDS: [StrKind; 6] = [
-        StrKind::Contains,
-        StrKind::StartsWith,
-        StrKind::EndsWith,
-        StrKind::Has,
-        StrKind::HasPrefix,
-        StrKind::HasSuffix,
-    ];
 
     fn expected(rows: &[Option<String>], m: &StrMatcher, negated: bool) -> Vec<bool> {
         rows.iter()
@@ -386,7 +362,7 @@ mod tests {
             vb.append_option(r.as_deref());
         }
         let views: ArrayRef = Arc::new(vb.finish());
-        for kind in KINDS {
+        for kind in StrKind::ALL {
             for cs in [false, true] {
                 let m = StrMatcher::new(kind, needle, cs);
                 for negated in [false, true] {

@@ -4,8 +4,8 @@
 //! vectorised path that never builds `Value`s.
 
 use crate::types::{array_to_values, arrow_type, value_to_scalar, values_to_array};
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanBuilder};
-use datafusion::arrow::compute::cast;
+use crate::udf::text_scan::{for_each_text, map_text_slices, match_text};
+use datafusion::arrow::array::{Array, BooleanBuilder};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{Result, ScalarValue};
 use datafusion::logical_expr::{
@@ -171,22 +171,6 @@ impl ValueFunction {
             }
         }
     }
-
-    /// `x has "term"` over a column with a constant needle: no per-row allocation for
-    /// ASCII text that is already lower case.
-    fn eval_str_fast(
-        &self,
-        hay: &ArrayRef,
-        needle: &str,
-        kind: StrKind,
-        case_sensitive: bool,
-        negated: bool,
-    ) -> Result<ArrayRef> {
-        let m = StrMatcher::new(kind, needle, case_sensitive);
-        Ok(Arc::new(crate::udf::text_scan::match_text(
-            hay, &m, negated,
-        )?))
-    }
 }
 
 /// The text of a string literal argument.
@@ -197,27 +181,6 @@ fn scalar_text(v: &ScalarValue) -> Option<&str> {
         | ScalarValue::LargeUtf8(Some(s)) => Some(s),
         _ => None,
     }
-}
-
-/// Calls `f` with each value of a text column in order (null as "", the empty string
-/// Kusto strings are; other Arrow types are cast to text first).
-fn for_each_text(a: &ArrayRef, mut f: impl FnMut(&str)) -> Result<()> {
-    if let DataType::Utf8View = a.data_type() {
-        let a = a.as_string_view();
-        for i in 0..a.len() {
-            f(if a.is_null(i) { "" } else { a.value(i) });
-        }
-        return Ok(());
-    }
-    let a = match a.data_type() {
-        DataType::Utf8 => a.clone(),
-        _ => cast(a, &DataType::Utf8)?,
-    };
-    let a = a.as_string::<i32>();
-    for i in 0..a.len() {
-        f(if a.is_null(i) { "" } else { a.value(i) });
-    }
-    Ok(())
 }
 
 /// Items of an `in` list, with dynamic arrays flattened (`x in (dynamic([1,2]))`).
@@ -296,13 +259,11 @@ impl ScalarUDFImpl for ValueFunction {
         ) = (&self.kind, args.args.as_slice())
         {
             if self.arg_types[0] == KqlType::String {
-                return Ok(ColumnarValue::Array(self.eval_str_fast(
-                    hay,
-                    scalar_text(needle).unwrap_or(""),
-                    *kind,
-                    *case_sensitive,
-                    *negated,
-                )?));
+                // No value per row; each Arrow buffer searched once.
+                let m = StrMatcher::new(*kind, scalar_text(needle).unwrap_or(""), *case_sensitive);
+                return Ok(ColumnarValue::Array(Arc::new(match_text(
+                    hay, &m, *negated,
+                )?)));
             }
         }
         // `tostring(parse_url(x).Host)` over a text column: no per-row values.
@@ -312,11 +273,9 @@ impl ScalarUDFImpl for ValueFunction {
         ) = (&self.kind, args.args.as_slice())
         {
             if let (Some(part), KqlType::String) = (scalar_text(part), self.arg_types[0]) {
-                let out = crate::udf::text_scan::map_text_slices(
-                    url,
-                    &format!("parse_url_part_text/{part}"),
-                    |s| kql_value::functions::url_part(s, part),
-                )?;
+                let out = map_text_slices(url, &format!("parse_url_part_text/{part}"), |s| {
+                    kql_value::functions::url_part(s, part)
+                })?;
                 return Ok(ColumnarValue::Array(Arc::new(out)));
             }
         }
