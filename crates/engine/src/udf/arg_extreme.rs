@@ -323,6 +323,22 @@ fn scan<K: ArrowPrimitiveType, P: Pick>(
     Ok(())
 }
 
+/// [`scan`] for `arg_max` (`is_max`) or `arg_min`.
+fn scan_for<K: ArrowPrimitiveType>(
+    is_max: bool,
+    bests: &mut [Best<K::Native>],
+    keys: &PrimitiveArray<K>,
+    group_of: impl Fn(usize) -> usize,
+    filter: Option<&BooleanArray>,
+    won: impl FnMut(usize, usize),
+) -> Result<()> {
+    if is_max {
+        scan::<K, Greatest>(bests, keys, group_of, filter, won)
+    } else {
+        scan::<K, Smallest>(bests, keys, group_of, filter, won)
+    }
+}
+
 /// The (value, key) arguments of a batch (or the first two arrays of a state).
 fn value_and_keys<K: ArrowPrimitiveType>(
     values: &[ArrayRef],
@@ -447,11 +463,7 @@ impl<K: ArrowPrimitiveType> ArgExtremeGroups<K> {
             touched = true;
         };
         let group_of = |row: usize| group_indices[row];
-        if self.is_max {
-            scan::<K, Greatest>(&mut self.bests, keys, group_of, filter, won)?;
-        } else {
-            scan::<K, Smallest>(&mut self.bests, keys, group_of, filter, won)?;
-        }
+        scan_for::<K>(self.is_max, &mut self.bests, keys, group_of, filter, won)?;
         if touched {
             self.retain(Arc::clone(value));
             self.maybe_compact()?;
@@ -463,6 +475,12 @@ impl<K: ArrowPrimitiveType> ArgExtremeGroups<K> {
         self.retained_rows += a.len();
         self.retained_bytes += a.get_array_memory_size();
         self.retained.push(a);
+    }
+
+    fn clear_retained(&mut self) {
+        self.retained.clear();
+        self.retained_rows = 0;
+        self.retained_bytes = 0;
     }
 
     fn maybe_compact(&mut self) -> Result<()> {
@@ -495,9 +513,7 @@ impl<K: ArrowPrimitiveType> ArgExtremeGroups<K> {
                 next += 1;
             }
         }
-        self.retained.clear();
-        self.retained_rows = 0;
-        self.retained_bytes = 0;
+        self.clear_retained();
         if let Some(a) = compacted {
             self.retain(a);
         }
@@ -525,11 +541,7 @@ impl<K: ArrowPrimitiveType> ArgExtremeGroups<K> {
         sources.push(null.as_ref());
         let values = interleave(&sources, &indices)?;
         match emit_to {
-            EmitTo::All => {
-                self.retained.clear();
-                self.retained_rows = 0;
-                self.retained_bytes = 0;
-            }
+            EmitTo::All => self.clear_retained(),
             EmitTo::First(_) => self.maybe_compact()?,
         }
         Ok((bests, values))
@@ -634,11 +646,7 @@ impl<K: ArrowPrimitiveType> ArgExtremeAccumulator<K> {
         let mut bests = [self.best];
         let mut winner = None;
         let won = |_: usize, row: usize| winner = Some(row);
-        if self.is_max {
-            scan::<K, Greatest>(&mut bests, keys, |_| 0, filter, won)?;
-        } else {
-            scan::<K, Smallest>(&mut bests, keys, |_| 0, filter, won)?;
-        }
+        scan_for::<K>(self.is_max, &mut bests, keys, |_| 0, filter, won)?;
         self.best = bests[0];
         if let Some(row) = winner {
             self.value = ScalarValue::try_from_array(value, row)?;
