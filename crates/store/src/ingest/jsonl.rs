@@ -1,6 +1,7 @@
 //! JSON lines: plain rows (keys = column names) or Defender Streaming API → Storage
 //! envelopes (`{"time":...,"category":"AdvancedHunting-<Table>","properties":{...}}`),
-//! one per line. Decoded as read, line by line.
+//! one per line. Decoded as read: plain rows of a known table in chunks on worker
+//! threads (emitted in input order), everything else line by line.
 
 use super::defender_stream::route_envelope;
 use super::error::IngestError;

@@ -141,14 +141,10 @@ async fn flush_locked(inner: &StoreInner, t: &Arc<TableShared>) -> Result<Option
         .as_ref()
         .map(|f| f.mem.batches().to_vec())
         .unwrap_or_default();
-    let today = chrono::Utc::now()
-        .timestamp_nanos_opt()
-        .unwrap_or(0)
-        .div_euclid(NANOS_PER_DAY);
-    let parts = encode_days(t, batches, None, today).await?;
+    let parts = encode_days(t, batches, None, today()).await?;
     let mut new = Vec::new();
     for (part, bytes) in parts {
-        new.push(put_segment(inner, t, part, bytes).await?);
+        new.push(put_part(inner, t, part, bytes).await?);
     }
     let rows = new.iter().map(|s| s.rows).sum();
     let report = FlushReport {
@@ -193,14 +189,10 @@ pub(crate) async fn write_stage(
 ) -> Result<BTreeMap<i64, DayWriter>> {
     let schema = t.schema();
     let name = t.name.clone();
-    let task = tokio::task::spawn_blocking(move || -> Result<BTreeMap<i64, DayWriter>> {
+    off_runtime(move || {
         // `BulkLoad::add` has fitted every batch to the schema already.
         let tc = time_column(&schema);
-        let today = chrono::Utc::now()
-            .timestamp_nanos_opt()
-            .unwrap_or(0)
-            .div_euclid(NANOS_PER_DAY);
-        let parts = segment::partition_by_day(&schema, &batches, tc, today)
+        let parts = segment::partition_by_day(&schema, &batches, tc, today())
             .map_err(|m| StoreError::schema(&name, m))?;
         let seg_err = |m: String| StoreError::segment(format!("{name}/segments"), m);
         let mut jobs: Vec<(DayPart, DayWriter)> = Vec::new();
@@ -229,9 +221,8 @@ pub(crate) async fn write_stage(
         })?;
         writers.extend(done);
         Ok(writers)
-    });
-    task.await
-        .map_err(|e| StoreError::Internal(format!("segment encoding task failed: {e}")))?
+    })
+    .await
 }
 
 /// Closes a bulk load's day files and stores them, without listing them anywhere.
@@ -241,7 +232,7 @@ pub(crate) async fn finish_day_files(
     writers: BTreeMap<i64, DayWriter>,
 ) -> Result<Vec<Arc<Segment>>> {
     let name = t.name.clone();
-    let files = tokio::task::spawn_blocking(move || {
+    let files = off_runtime(move || {
         writers
             .into_iter()
             .map(|(day, w)| {
@@ -253,28 +244,18 @@ pub(crate) async fn finish_day_files(
             })
             .collect::<Result<Vec<_>>>()
     })
-    .await
-    .map_err(|e| StoreError::Internal(format!("segment encoding task failed: {e}")))??;
-    let mut out = Vec::new();
+    .await?;
+    let mut out: Vec<Arc<Segment>> = Vec::new();
     for (day, min_ts, max_ts, rows, bytes) in files {
-        let date = segment::date_string(day);
-        let path = segment::new_segment_path(&date);
-        let len = bytes.len() as u64;
-        if let Err(e) = inner.segments.put(&t.name, &path, bytes).await {
-            for s in &out {
-                let s: &Arc<Segment> = s;
-                let _ = inner.segments.delete(&t.name, &s.path).await;
+        match put_segment(inner, t, day, (min_ts, max_ts), rows, bytes).await {
+            Ok(s) => out.push(s),
+            Err(e) => {
+                for s in &out {
+                    let _ = inner.segments.delete(&t.name, &s.path).await;
+                }
+                return Err(e);
             }
-            return Err(e);
         }
-        out.push(Arc::new(Segment {
-            path,
-            date,
-            min_ts,
-            max_ts,
-            rows,
-            bytes: len,
-        }));
     }
     Ok(out)
 }
@@ -354,7 +335,7 @@ async fn encode_days(
 ) -> Result<Vec<(DayPart, Vec<u8>)>> {
     let schema = t.schema();
     let name = t.name.clone();
-    let task = tokio::task::spawn_blocking(move || -> Result<Vec<(DayPart, Vec<u8>)>> {
+    off_runtime(move || {
         let fitted = batches
             .iter()
             .map(|b| conform(b, &schema, Fit::Lenient))
@@ -378,35 +359,65 @@ async fn encode_days(
                 }];
             }
         }
-        // Days are encoded on all cores (a bulk load's last stage, a big flush).
+        // Days are encoded on all cores (a big flush, a compaction spanning days).
         on_all_cores(parts, |p| {
             let bytes = segment::encode(&p.batch, tc)
                 .map_err(|m| StoreError::segment(format!("{name}/segments"), m))?;
             Ok((p, bytes))
         })
-    });
-    task.await
+    })
+    .await
+}
+
+/// Runs CPU work (sorting, encoding) on tokio's blocking pool, off the async runtime.
+async fn off_runtime<R: Send + 'static>(
+    f: impl FnOnce() -> Result<R> + Send + 'static,
+) -> Result<R> {
+    tokio::task::spawn_blocking(f)
+        .await
         .map_err(|e| StoreError::Internal(format!("segment encoding task failed: {e}")))?
 }
 
+/// Today's day number (days since 1970-01-01, UTC): the partition of rows without a time.
+fn today() -> i64 {
+    chrono::Utc::now()
+        .timestamp_nanos_opt()
+        .unwrap_or(0)
+        .div_euclid(NANOS_PER_DAY)
+}
+
+/// Stores one day's encoded file and describes it.
 async fn put_segment(
     inner: &StoreInner,
     t: &TableShared,
-    part: DayPart,
+    day: i64,
+    (min_ts, max_ts): (Option<i64>, Option<i64>),
+    rows: u64,
     bytes: Vec<u8>,
 ) -> Result<Arc<Segment>> {
-    let date = segment::date_string(part.day);
+    let date = segment::date_string(day);
     let path = segment::new_segment_path(&date);
     let len = bytes.len() as u64;
     inner.segments.put(&t.name, &path, bytes).await?;
     Ok(Arc::new(Segment {
         path,
         date,
-        min_ts: part.min_ts,
-        max_ts: part.max_ts,
-        rows: part.batch.num_rows() as u64,
+        min_ts,
+        max_ts,
+        rows,
         bytes: len,
     }))
+}
+
+/// [`put_segment`] for a day partition of a flush or compaction.
+async fn put_part(
+    inner: &StoreInner,
+    t: &TableShared,
+    part: DayPart,
+    bytes: Vec<u8>,
+) -> Result<Arc<Segment>> {
+    let rows = part.batch.num_rows() as u64;
+    put_segment(inner, t, part.day, (part.min_ts, part.max_ts), rows, bytes).await
 }
 
 /// Installs `m` (already written) and hands the segments it no longer lists to the
@@ -494,7 +505,7 @@ pub(crate) async fn compact(inner: &Arc<StoreInner>) -> Result<Vec<CompactionRep
             let parts = encode_days(&t, batches, Some(day), day).await?;
             let mut new = Vec::new();
             for (part, bytes) in parts {
-                new.push(put_segment(inner, &t, part, bytes).await?);
+                new.push(put_part(inner, &t, part, bytes).await?);
             }
             let old = t.read_view().manifest.clone();
             let gone: HashSet<&str> = small.iter().map(|s| s.path.as_str()).collect();
