@@ -76,6 +76,10 @@ pub struct StoreOptions {
     /// Run the background task (flush by age, file GC) on the tokio runtime of the
     /// first append. Off, flushing happens by size, explicitly, and on `close`.
     pub background: bool,
+    /// WAL files are prepared (written with zeros and synced ahead of use) at this
+    /// size, so that acknowledging an append costs an fsync of data only, without
+    /// growing the file. 0 appends to plain files.
+    pub wal_prepared_bytes: u64,
 }
 
 impl Default for StoreOptions {
@@ -88,6 +92,7 @@ impl Default for StoreOptions {
             gc_grace: Duration::from_secs(60),
             object_store: None,
             background: true,
+            wal_prepared_bytes: 4 << 20,
         }
     }
 }
@@ -275,7 +280,7 @@ impl Store {
         let writer = if read_only {
             None
         } else {
-            Some(WalWriter::start()?)
+            Some(WalWriter::start(options.wal_prepared_bytes)?)
         };
         Ok(Store {
             inner: Arc::new(StoreInner {

@@ -65,6 +65,10 @@ pub(crate) struct WalState {
     /// The highest WAL sequence number in use or covered.
     pub(crate) last_seq: u64,
     pub(crate) file: Option<OpenWal>,
+    /// The next WAL file, being prepared in the background (see `wal::prepare_spare`).
+    pub(crate) spare: Option<Spare>,
+    /// A spare failed: no new one before this time.
+    pub(crate) spare_retry_at: Option<Instant>,
     /// After a write failure that could not be undone, appends are refused until the
     /// store is reopened (which repairs the tail).
     pub(crate) poisoned: Option<String>,
@@ -74,7 +78,17 @@ pub(crate) struct WalState {
 pub(crate) struct OpenWal {
     pub(crate) seq: u64,
     pub(crate) file: File,
+    /// Where the next frame goes.
     pub(crate) len: u64,
+    /// The file's size when it was opened: frames below it overwrite prepared zeros.
+    pub(crate) prepared: u64,
+}
+
+/// A spare WAL file for sequence `seq`, ready when its preparing thread answers.
+#[derive(Debug)]
+pub(crate) struct Spare {
+    pub(crate) seq: u64,
+    pub(crate) ready: std::sync::mpsc::Receiver<Result<(File, PathBuf)>>,
 }
 
 #[derive(Debug)]
@@ -87,7 +101,7 @@ pub(crate) struct Grave {
 #[derive(Debug, PartialEq, Eq, Clone)]
 pub(crate) struct Fingerprint {
     manifest_version: Option<u64>,
-    wal: Vec<(u64, u64)>,
+    wal: Vec<(u64, u64, Option<std::time::SystemTime>)>,
 }
 
 /// What a reader sees: one manifest version plus the memtable batches of that moment.
@@ -158,6 +172,8 @@ impl TableShared {
             wal: Mutex::new(WalState {
                 last_seq: rec.last_seq,
                 file: None,
+                spare: None,
+                spare_retry_at: None,
                 poisoned: None,
             }),
             maintenance: tokio::sync::Mutex::new(()),
@@ -198,7 +214,12 @@ impl TableShared {
             v.frozen = None;
             v.active = rec.active;
             drop(v);
-            *self.fingerprint.lock().unwrap_or_else(|e| e.into_inner()) = Some(before);
+            // A file time can stay the same across writes a few ms apart: a file
+            // written within the last second is read again next time.
+            let settled = before.wal.iter().all(|(_, _, modified)| {
+                modified.is_some_and(|m| m.elapsed().is_ok_and(|age| age.as_secs() >= 1))
+            });
+            *self.fingerprint.lock().unwrap_or_else(|e| e.into_inner()) = settled.then_some(before);
             return Ok(());
         }
         Ok(())
@@ -211,8 +232,11 @@ fn fingerprint(dir: &Path) -> Result<Fingerprint> {
         .copied();
     let mut wal = Vec::new();
     for (seq, path) in wal::list_files(&dir.join("wal"))? {
-        let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        wal.push((seq, len));
+        // Frames written to a prepared file change its time, not its size.
+        let (len, modified) = std::fs::metadata(&path)
+            .map(|m| (m.len(), m.modified().ok()))
+            .unwrap_or((0, None));
+        wal.push((seq, len, modified));
     }
     Ok(Fingerprint {
         manifest_version,
@@ -224,6 +248,9 @@ fn recover(dir: &Path, name: &str, schema: &SchemaRef, writable: bool) -> Result
     let manifest = manifest::load_latest(&dir.join("manifest"), name)?;
     let covered = manifest.wal_covered_seq;
     let files = wal::list_files(&dir.join("wal"))?;
+    if writable {
+        wal::remove_spares(&dir.join("wal"));
+    }
     let mut last_seq = covered;
     let mut active = Memtable::default();
     let newest = files.last().map(|(s, _)| *s);

@@ -17,14 +17,24 @@
 //! that were never acknowledged (acks follow the fsync). So the first bad frame of the
 //! newest file ends the log and the file is truncated there; a bad frame anywhere else
 //! is real corruption and is reported, never silently skipped.
+//!
+//! Prepared files: appending to a file makes every fsync also commit the file's new
+//! size and blocks to the filesystem journal. So the writer moves to *spare* files
+//! that a background thread wrote in full beforehand (header, then zeros, synced):
+//! frames then overwrite blocks that already exist, and an fsync only has data to
+//! write. A spare is named `<seq>.wal.spare-<id>` (invisible to [`list_files`]) until
+//! the writer renames it into place. In any file, a frame header of zeros followed by
+//! nothing but zeros is the end of the log, not damage.
 
 use super::error::{Result, StoreError};
 use datafusion::arrow::ipc::reader::StreamReader;
-use datafusion::arrow::ipc::writer::StreamWriter;
+use datafusion::arrow::ipc::writer::{IpcWriteOptions, StreamWriter};
+use datafusion::arrow::ipc::MetadataVersion;
 use datafusion::arrow::record_batch::RecordBatch;
 use std::fs::{File, OpenOptions};
 use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 const MAGIC: &[u8; 8] = b"CHWAL\0\0\x01";
 pub(crate) const HEADER_LEN: u64 = 16;
@@ -40,7 +50,13 @@ pub(crate) fn file_name(seq: u64) -> String {
 pub(crate) fn encode_frame(batch: &RecordBatch) -> std::result::Result<Vec<u8>, String> {
     let mut buf = vec![0u8; FRAME_HEADER_LEN];
     {
-        let mut w = StreamWriter::try_new(&mut buf, &batch.schema()).map_err(|e| e.to_string())?;
+        // 8-byte alignment (the IPC minimum): a frame is read back from an arbitrary
+        // file offset anyway, and the default 64 bytes of padding per buffer doubles
+        // the size of the small batches that clicks append.
+        let options =
+            IpcWriteOptions::try_new(8, false, MetadataVersion::V5).map_err(|e| e.to_string())?;
+        let mut w = StreamWriter::try_new_with_options(&mut buf, &batch.schema(), options)
+            .map_err(|e| e.to_string())?;
         w.write(batch).map_err(|e| e.to_string())?;
         w.finish().map_err(|e| e.to_string())?;
     }
@@ -93,14 +109,87 @@ pub(crate) fn create_file(dir: &Path, seq: u64) -> Result<File> {
         .write(true)
         .open(&path)
         .map_err(|e| StoreError::io(format!("creating WAL file {}", path.display()), e))?;
-    let mut header = [0u8; HEADER_LEN as usize];
-    header[..8].copy_from_slice(MAGIC);
-    header[8..].copy_from_slice(&seq.to_le_bytes());
-    f.write_all(&header)
+    f.write_all(&header(seq))
         .and_then(|_| f.sync_all())
         .map_err(|e| StoreError::io(format!("writing WAL header {}", path.display()), e))?;
     sync_dir(dir)?;
     Ok(f)
+}
+
+/// Writes a spare for WAL file `seq` in `dir`: header, then zeros up to `len` bytes,
+/// synced a mebibyte at a time (so the WAL's own fsyncs never queue behind one large
+/// write-back). Returns the open file and the spare's path; see [`install_spare`].
+pub(crate) fn prepare_spare(dir: &Path, seq: u64, len: u64) -> Result<(File, PathBuf)> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let id = NEXT.fetch_add(1, Ordering::Relaxed);
+    let path = dir.join(format!(
+        "{}.spare-{}-{id}",
+        file_name(seq),
+        std::process::id()
+    ));
+    let write = || -> std::io::Result<File> {
+        let mut f = OpenOptions::new()
+            .create_new(true)
+            .read(true)
+            .write(true)
+            .open(&path)?;
+        f.write_all(&header(seq))?;
+        let zeros = vec![0u8; 1 << 20];
+        let mut at = HEADER_LEN;
+        while at < len {
+            let n = (len - at).min(zeros.len() as u64) as usize;
+            f.write_all(&zeros[..n])?;
+            f.sync_data()?;
+            at += n as u64;
+        }
+        f.sync_all()?;
+        Ok(f)
+    };
+    match write() {
+        Ok(f) => Ok((f, path)),
+        Err(e) => {
+            let _ = std::fs::remove_file(&path);
+            Err(StoreError::io(
+                format!("preparing WAL file {}", path.display()),
+                e,
+            ))
+        }
+    }
+}
+
+/// Makes a prepared spare WAL file `seq`, durably (its frames go to that name).
+pub(crate) fn install_spare(spare: &Path, dir: &Path, seq: u64) -> Result<()> {
+    let path = dir.join(file_name(seq));
+    std::fs::rename(spare, &path).map_err(|e| {
+        StoreError::io(
+            format!("renaming {} to {}", spare.display(), path.display()),
+            e,
+        )
+    })?;
+    sync_dir(dir)
+}
+
+/// Removes spares left by an earlier process (they never held a frame).
+pub(crate) fn remove_spares(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.contains(".wal.spare-"))
+        {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+fn header(seq: u64) -> [u8; HEADER_LEN as usize] {
+    let mut header = [0u8; HEADER_LEN as usize];
+    header[..8].copy_from_slice(MAGIC);
+    header[8..].copy_from_slice(&seq.to_le_bytes());
+    header
 }
 
 /// Makes a directory's entries (new, renamed or removed files) durable.
@@ -161,6 +250,19 @@ fn parse(bytes: &[u8], seq: u64) -> WalContents {
     let mut pos = HEADER_LEN as usize;
     while pos < bytes.len() {
         let good = pos as u64;
+        let head = &bytes[pos..bytes.len().min(pos + FRAME_HEADER_LEN)];
+        if head.iter().all(|b| *b == 0) {
+            // The unused part of a prepared file, or damage that looks like it.
+            if bytes[pos..].iter().all(|b| *b == 0) {
+                break;
+            }
+            return damaged(
+                pos,
+                "a zeroed frame header is followed by data".into(),
+                batches,
+                good,
+            );
+        }
         if bytes.len() - pos < FRAME_HEADER_LEN {
             return damaged(pos, "a frame header is incomplete".into(), batches, good);
         }
@@ -277,6 +379,64 @@ mod tests {
                 "cut at {cut}"
             );
         }
+    }
+
+    #[test]
+    fn a_zero_tail_ends_the_log_and_torn_writes_into_it_are_detected() {
+        let frames = vec![
+            encode_frame(&batch(3)).unwrap(),
+            encode_frame(&batch(5)).unwrap(),
+        ];
+        let written = file_with(&frames);
+        let mut prepared = written.clone();
+        prepared.resize(written.len() + 4096, 0);
+        let all = parse(&prepared, 7);
+        assert!(all.damage.is_none(), "{:?}", all.damage);
+        assert_eq!(all.batches.len(), 2);
+        assert_eq!(all.good_len, written.len() as u64);
+        // Only a prefix of the last frame reached the disk: the rest is still zeros.
+        let first_end = 16 + frames[0].len();
+        for cut in first_end..written.len() {
+            let mut torn = prepared.clone();
+            torn[cut..written.len()].fill(0);
+            if torn == prepared {
+                continue; // the frame ends in zeros anyway
+            }
+            let r = parse(&torn, 7);
+            assert_eq!(r.batches.len(), 1, "cut at {cut}");
+            assert_eq!(r.good_len, first_end as u64, "cut at {cut}");
+            assert_eq!(r.damage.is_some(), cut != first_end, "cut at {cut}");
+        }
+        // A later page reached the disk but the one with the frame header did not.
+        let mut torn = prepared.clone();
+        torn[first_end..first_end + 8].fill(0);
+        let r = parse(&torn, 7);
+        assert_eq!(r.batches.len(), 1);
+        assert!(r.damage.unwrap().reason.contains("zeroed frame header"));
+    }
+
+    #[test]
+    fn a_spare_is_a_header_and_zeros_until_installed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (f, spare) = prepare_spare(dir.path(), 3, (2 << 20) + 5).unwrap();
+        assert!(list_files(dir.path()).unwrap().is_empty());
+        let bytes = std::fs::read(&spare).unwrap();
+        assert_eq!(bytes.len(), (2 << 20) + 5);
+        let r = parse(&bytes, 3);
+        assert!(r.damage.is_none() && r.batches.is_empty());
+        assert_eq!(r.good_len, HEADER_LEN);
+        install_spare(&spare, dir.path(), 3).unwrap();
+        let frame = encode_frame(&batch(2)).unwrap();
+        std::os::unix::fs::FileExt::write_all_at(&f, &frame, HEADER_LEN).unwrap();
+        let files = list_files(dir.path()).unwrap();
+        assert_eq!(files.len(), 1);
+        let r = read_file(&files[0].1, 3).unwrap();
+        assert!(r.damage.is_none());
+        assert_eq!(r.batches.len(), 1);
+        // Spares a crashed process left behind are removed; WAL files are not.
+        prepare_spare(dir.path(), 4, 4096).unwrap();
+        remove_spares(dir.path());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
     #[test]

@@ -6,14 +6,21 @@
 //! put the batches in the memtable (in WAL order) and answer, so an acknowledged row is
 //! durable and immediately queryable. A plain thread (not a tokio task) keeps blocking
 //! fsyncs off the async runtime and lets `Store::open` work without one.
+//!
+//! Each table writes to a *prepared* WAL file when one is ready (see `wal`): a
+//! helper thread writes the next file in full while the current one fills up, so
+//! the fsyncs that acknowledge appends never have to grow a file.
 
 use super::error::{Result, StoreError};
-use super::table::{Frozen, OpenWal, TableShared};
+use super::table::{Frozen, OpenWal, Spare, TableShared, WalState};
 use super::wal;
 use datafusion::arrow::record_batch::RecordBatch;
-use std::io::Write;
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 /// Requests taken in one group, at most.
@@ -53,11 +60,12 @@ pub(crate) struct WalWriter {
 }
 
 impl WalWriter {
-    pub(crate) fn start() -> Result<WalWriter> {
+    /// `prepared_bytes`: the size WAL files are prepared with (0: no spares).
+    pub(crate) fn start(prepared_bytes: u64) -> Result<WalWriter> {
         let (tx, rx) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("clickhunt-wal".into())
-            .spawn(move || run(rx))
+            .spawn(move || run(rx, prepared_bytes))
             .map_err(|e| StoreError::io("starting the WAL writer thread", e))?;
         Ok(WalWriter {
             tx: std::sync::Mutex::new(Some(tx)),
@@ -116,7 +124,7 @@ struct Pending {
     reply: oneshot::Sender<Result<AppendAck>>,
 }
 
-fn run(rx: mpsc::Receiver<Request>) {
+fn run(rx: mpsc::Receiver<Request>, prepared_bytes: u64) {
     while let Ok(first) = rx.recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -133,7 +141,7 @@ fn run(rx: mpsc::Receiver<Request>) {
                     frame,
                     batch,
                     reply,
-                } => match write_frame(&table, &frame) {
+                } => match write_frame(&table, &frame, prepared_bytes) {
                     Ok((wal_seq, wal_offset)) => pending.push(Pending {
                         ack: AppendAck {
                             rows: batch.num_rows(),
@@ -163,8 +171,10 @@ fn run(rx: mpsc::Receiver<Request>) {
     }
 }
 
-/// Appends one frame to the table's current WAL file (opening a new one if needed).
-fn write_frame(table: &TableShared, frame: &[u8]) -> Result<(u64, u64)> {
+/// Appends one frame to the table's current WAL file. A new file is opened when
+/// there is none, and the writer moves on to a ready spare when the current file has
+/// no prepared room left for the frame.
+fn write_frame(table: &TableShared, frame: &[u8], prepared_bytes: u64) -> Result<(u64, u64)> {
     if table.dropped.load(std::sync::atomic::Ordering::SeqCst) {
         return Err(StoreError::unknown_table(&table.name, []));
     }
@@ -175,29 +185,42 @@ fn write_frame(table: &TableShared, frame: &[u8]) -> Result<(u64, u64)> {
             table.name
         )));
     }
-    if st.file.is_none() {
+    let full = st
+        .file
+        .as_ref()
+        .is_none_or(|f| f.len + frame.len() as u64 > f.prepared);
+    if full {
         let dir = table.wal_dir();
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| StoreError::io(format!("creating {}", dir.display()), e))?;
-        let seq = st.last_seq + 1;
-        let file = wal::create_file(&dir, seq)?;
-        st.last_seq = seq;
-        st.file = Some(OpenWal {
-            seq,
-            file,
-            len: wal::HEADER_LEN,
-        });
+        if let Some((file, path)) = ready_spare(&mut st) {
+            switch_to_spare(&mut st, &dir, file, &path)?;
+        } else if st.file.is_none() {
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| StoreError::io(format!("creating {}", dir.display()), e))?;
+            let seq = st.last_seq + 1;
+            let file = wal::create_file(&dir, seq)?;
+            st.last_seq = seq;
+            st.file = Some(OpenWal {
+                seq,
+                file,
+                len: wal::HEADER_LEN,
+                prepared: wal::HEADER_LEN,
+            });
+        }
+        if prepared_bytes > 0 {
+            request_spare(&mut st, &dir, prepared_bytes);
+        }
     }
     let Some(open) = st.file.as_mut() else {
         return Err(StoreError::Internal("WAL file vanished".into()));
     };
     let offset = open.len;
     let seq = open.seq;
-    if let Err(e) = open.file.write_all(frame) {
+    if let Err(e) = open.file.write_all_at(frame, offset) {
         let path = table.wal_dir().join(wal::file_name(seq));
         // Never leave half a frame in front of the next one.
-        if let Err(e2) = open.file.set_len(offset) {
-            st.poisoned = Some(format!("{e}; then truncating failed: {e2}"));
+        match open.file.set_len(offset) {
+            Ok(()) => open.prepared = open.prepared.min(offset),
+            Err(e2) => st.poisoned = Some(format!("{e}; then truncating failed: {e2}")),
         }
         return Err(StoreError::io(
             format!("writing WAL file {}", path.display()),
@@ -206,6 +229,80 @@ fn write_frame(table: &TableShared, frame: &[u8]) -> Result<(u64, u64)> {
     }
     open.len += frame.len() as u64;
     Ok((seq, offset))
+}
+
+/// The spare for the next sequence number, if its thread has finished it.
+fn ready_spare(st: &mut WalState) -> Option<(File, PathBuf)> {
+    let spare = st.spare.take()?;
+    match spare.ready.try_recv() {
+        Ok(Ok((file, path))) if spare.seq == st.last_seq + 1 => Some((file, path)),
+        Ok(Ok((_, path))) => {
+            let _ = std::fs::remove_file(path);
+            None
+        }
+        // Appends work without spares; try again later.
+        Ok(Err(_)) | Err(mpsc::TryRecvError::Disconnected) => {
+            st.spare_retry_at = Some(Instant::now() + SPARE_RETRY);
+            None
+        }
+        Err(mpsc::TryRecvError::Empty) => {
+            st.spare = Some(spare);
+            None
+        }
+    }
+}
+
+/// After a spare failed, the next attempt waits this long.
+const SPARE_RETRY: Duration = Duration::from_secs(10);
+
+/// Starts preparing the spare for the next sequence number, unless one is on its way.
+fn request_spare(st: &mut WalState, dir: &Path, prepared_bytes: u64) {
+    if st.spare.is_some() || st.spare_retry_at.is_some_and(|t| Instant::now() < t) {
+        return;
+    }
+    let seq = st.last_seq + 1;
+    let (tx, ready) = mpsc::channel();
+    let dir = dir.to_path_buf();
+    let started = std::thread::Builder::new()
+        .name("clickhunt-wal-spare".into())
+        .spawn(move || {
+            let _ = tx.send(wal::prepare_spare(&dir, seq, prepared_bytes));
+        });
+    if started.is_ok() {
+        st.spare = Some(Spare { seq, ready });
+    }
+}
+
+/// Makes the spare the current WAL file. Frames already written to the old file
+/// are synced first: only the newest file may ever end in a torn frame.
+fn switch_to_spare(st: &mut WalState, dir: &Path, file: File, spare: &Path) -> Result<()> {
+    let seq = st.last_seq + 1;
+    if let Some(old) = st.file.take() {
+        if let Err(e) = old.file.sync_data() {
+            let path = dir.join(wal::file_name(old.seq));
+            st.poisoned = Some(format!("fsync of {} failed: {e}", path.display()));
+            let _ = std::fs::remove_file(spare);
+            return Err(StoreError::io(
+                format!("syncing WAL file {}", path.display()),
+                e,
+            ));
+        }
+    }
+    if let Err(e) = wal::install_spare(spare, dir, seq) {
+        let _ = std::fs::remove_file(spare);
+        // The new name may exist without a durable directory entry: never reuse it.
+        st.last_seq = seq;
+        return Err(e);
+    }
+    let prepared = file.metadata().map(|m| m.len()).unwrap_or(wal::HEADER_LEN);
+    st.last_seq = seq;
+    st.file = Some(OpenWal {
+        seq,
+        file,
+        len: wal::HEADER_LEN,
+        prepared,
+    });
+    Ok(())
 }
 
 /// fsyncs the files of pending appends (of one table, or all), then makes the rows

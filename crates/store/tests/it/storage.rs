@@ -19,10 +19,13 @@ const DAY: i64 = 86_400 * 1_000_000_000;
 /// 2024-03-26T09:39:50.7688641Z: Defender's 7 fractional digits.
 const T0: i64 = 1_711_445_990_768_864_100;
 
+/// Plain (unprepared) WAL files keep the file layout of these tests predictable;
+/// `prepared_wal_files_*` covers prepared ones.
 fn options() -> StoreOptions {
     StoreOptions {
         background: false,
         gc_grace: Duration::ZERO,
+        wal_prepared_bytes: 0,
         ..StoreOptions::default()
     }
 }
@@ -311,6 +314,80 @@ async fn a_corrupt_last_frame_is_discarded_but_corruption_elsewhere_is_an_error(
         msg.contains(&files[0].file_name().unwrap().to_string_lossy().to_string()),
         "{msg}"
     );
+}
+
+#[tokio::test]
+async fn prepared_wal_files_are_used_and_recover_like_plain_ones() {
+    const PREPARED: u64 = 64 << 10;
+    let dir = tempfile::tempdir().unwrap();
+    let opts = StoreOptions {
+        wal_prepared_bytes: PREPARED,
+        ..options()
+    };
+    let store = Store::open_with(dir.path(), opts.clone()).unwrap();
+    // The first append opens a plain file and asks for a spare; wait for it.
+    store
+        .append("UrlClickEvents", clicks(&[T0], 0))
+        .await
+        .unwrap();
+    let wal_dir = dir.path().join("UrlClickEvents").join("wal");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let ready = std::fs::read_dir(&wal_dir).unwrap().flatten().any(|e| {
+            e.file_name().to_string_lossy().contains(".wal.spare-")
+                && e.metadata().is_ok_and(|m| m.len() == PREPARED)
+        });
+        if ready {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no spare WAL file was prepared");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Enough frames to fill the spare and go on into the next one (or past its end).
+    let mut id = 1;
+    while id < 400 {
+        store
+            .append("UrlClickEvents", clicks(&[T0 + id as i64], id))
+            .await
+            .unwrap();
+        id += 1;
+    }
+    let files = wal_files(dir.path(), "UrlClickEvents");
+    assert!(
+        files.len() >= 2,
+        "the writer never moved to the spare: {files:?}"
+    );
+    let prepared = &files[1];
+    let bytes = std::fs::read(prepared).unwrap();
+    assert!(bytes.len() as u64 >= PREPARED, "{} bytes", bytes.len());
+    drop(store);
+
+    // Every acknowledged row comes back, once.
+    let store = Store::open_with(dir.path(), opts.clone()).unwrap();
+    let engine = engine_over(&store);
+    assert_eq!(count(&engine, "UrlClickEvents | count").await, 400);
+    assert_eq!(
+        count(&engine, "UrlClickEvents | distinct ReportId | count").await,
+        400
+    );
+    assert!(
+        std::fs::read_dir(&wal_dir).unwrap().flatten().all(|e| !e
+            .file_name()
+            .to_string_lossy()
+            .contains(".wal.spare-")
+            || e.metadata().is_ok_and(|m| m.len() <= PREPARED)),
+        "spares of the old process were not removed"
+    );
+    drop(store);
+
+    // Data after a zeroed frame header in an older prepared file is corruption.
+    let mut bytes = std::fs::read(prepared).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] = 1;
+    std::fs::write(prepared, &bytes).unwrap();
+    let e = Store::open_with(dir.path(), opts).unwrap_err();
+    assert!(matches!(e, StoreError::CorruptWal { .. }), "{e}");
 }
 
 #[tokio::test]
