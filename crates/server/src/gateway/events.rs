@@ -1,25 +1,17 @@
 //! The gateway's events in the store: `UrlClickEvents` rows (one per click, all 15
 //! columns) and `EmailUrlInfo` rows (one per URL of a rewritten message).
 //!
-//! Clicks are batched: a click hands its row to one recorder task and waits for the
-//! acknowledgement. The recorder appends everything that arrived while the previous
-//! append was being fsynced as one batch, so under load many clicks share one WAL
-//! frame and one fsync instead of each paying for its own, and a click is answered
-//! only once its row is durable.
+//! A click appends its own one-row batch and is answered only once the row is
+//! durable. The store's WAL writer does the batching: the clicks that arrive while
+//! one fsync runs are written as one frame and share the next fsync.
 
 use datafusion::arrow::array::{
     new_null_array, ArrayRef, BooleanArray, StringArray, TimestampNanosecondArray,
 };
 use datafusion::arrow::datatypes::{DataType, SchemaRef, TimeUnit};
 use datafusion::arrow::record_batch::RecordBatch;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use store::storage::Store;
-use tokio::sync::{mpsc, oneshot};
-
-/// Rows appended in one batch at most.
-const MAX_BATCH: usize = 8192;
-/// Clicks waiting for the recorder at most; more wait for room (backpressure).
-const QUEUE: usize = 65_536;
 
 /// One `UrlClickEvents` row.
 #[derive(Clone, Debug, PartialEq)]
@@ -58,20 +50,14 @@ pub(crate) fn now_ticks_ns() -> i64 {
     ns - ns.rem_euclid(100)
 }
 
-type Pending = (ClickRow, oneshot::Sender<Result<(), String>>);
-
 /// Writes events to the store (or nowhere, for an in-memory server).
 pub(crate) struct EventSink {
     store: Option<Store>,
-    clicks: OnceLock<mpsc::Sender<Pending>>,
 }
 
 impl EventSink {
     pub fn new(store: Option<Store>) -> EventSink {
-        EventSink {
-            store,
-            clicks: OnceLock::new(),
-        }
+        EventSink { store }
     }
 
     /// Whether events are kept (a server with a data directory).
@@ -84,19 +70,15 @@ impl EventSink {
         let Some(store) = self.store.as_ref().filter(|s| !s.is_read_only()) else {
             return Ok(false);
         };
-        // Started on first use: handlers run inside the server's runtime.
-        let tx = self.clicks.get_or_init(|| {
-            let (tx, rx) = mpsc::channel(QUEUE);
-            tokio::spawn(record_clicks(store.clone(), rx));
-            tx
-        });
-        let (ack, done) = oneshot::channel();
-        tx.send((row, ack))
+        let schema = store
+            .arrow_schema("UrlClickEvents")
+            .map_err(|e| format!("UrlClickEvents is not in the store: {e}"))?;
+        let batch = click_batch(&schema, &[&row])?;
+        store
+            .append("UrlClickEvents", batch)
             .await
-            .map_err(|_| "the click recorder has stopped".to_string())?;
-        done.await
-            .map_err(|_| "the click recorder has stopped".to_string())?
             .map(|_| true)
+            .map_err(|e| e.to_string())
     }
 
     /// Records a message's URLs and returns once they are durable.
@@ -116,44 +98,6 @@ impl EventSink {
             .await
             .map(|_| true)
             .map_err(|e| e.to_string())
-    }
-}
-
-async fn record_clicks(store: Store, mut rx: mpsc::Receiver<Pending>) {
-    let schema = match store.arrow_schema("UrlClickEvents") {
-        Ok(s) => s,
-        Err(e) => {
-            let message = format!("UrlClickEvents is not in the store: {e}");
-            while let Some((_, ack)) = rx.recv().await {
-                let _ = ack.send(Err(message.clone()));
-            }
-            return;
-        }
-    };
-    let mut pending: Vec<Pending> = Vec::new();
-    while let Some(first) = rx.recv().await {
-        pending.push(first);
-        while pending.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(p) => pending.push(p),
-                Err(_) => break,
-            }
-        }
-        let rows: Vec<&ClickRow> = pending.iter().map(|(r, _)| r).collect();
-        let result = match click_batch(&schema, &rows) {
-            Ok(batch) => store
-                .append("UrlClickEvents", batch)
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string()),
-            Err(e) => Err(e),
-        };
-        if let Err(e) = &result {
-            tracing::error!("recording {} clicks failed: {e}", pending.len());
-        }
-        for (_, ack) in pending.drain(..) {
-            let _ = ack.send(result.clone());
-        }
     }
 }
 

@@ -92,7 +92,7 @@ impl Default for StoreOptions {
             gc_grace: Duration::from_secs(60),
             object_store: None,
             background: true,
-            wal_prepared_bytes: 4 << 20,
+            wal_prepared_bytes: 32 << 20,
         }
     }
 }
@@ -343,7 +343,11 @@ impl Store {
                 wal_offset: 0,
             });
         }
-        let frame = wal::encode_frame(&batch).map_err(|m| StoreError::schema(table, m))?;
+        let frame = if batch.get_array_memory_size() <= writer::MERGE_BELOW_BYTES {
+            None // encoded by the writer, together with the other small appends
+        } else {
+            Some(wal::encode_frame(&batch).map_err(|m| StoreError::schema(table, m))?)
+        };
         let ack = writer.append(t.clone(), frame, batch).await?;
         maintenance::after_append(&self.inner, &t);
         Ok(ack)

@@ -116,9 +116,13 @@ pub(crate) fn create_file(dir: &Path, seq: u64) -> Result<File> {
     Ok(f)
 }
 
+/// Zeros written and synced at a time while preparing a spare.
+const SPARE_CHUNK: usize = 256 << 10;
+
 /// Writes a spare for WAL file `seq` in `dir`: header, then zeros up to `len` bytes,
-/// synced a mebibyte at a time (so the WAL's own fsyncs never queue behind one large
-/// write-back). Returns the open file and the spare's path; see [`install_spare`].
+/// synced in small chunks with pauses between them, so that the WAL's own fsyncs
+/// (which acknowledge appends) never queue behind a large write-back. Returns the
+/// open file and the spare's path; see [`install_spare`].
 pub(crate) fn prepare_spare(dir: &Path, seq: u64, len: u64) -> Result<(File, PathBuf)> {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let id = NEXT.fetch_add(1, Ordering::Relaxed);
@@ -134,13 +138,16 @@ pub(crate) fn prepare_spare(dir: &Path, seq: u64, len: u64) -> Result<(File, Pat
             .write(true)
             .open(&path)?;
         f.write_all(&header(seq))?;
-        let zeros = vec![0u8; 1 << 20];
+        let zeros = vec![0u8; SPARE_CHUNK];
         let mut at = HEADER_LEN;
         while at < len {
+            let started = std::time::Instant::now();
             let n = (len - at).min(zeros.len() as u64) as usize;
             f.write_all(&zeros[..n])?;
             f.sync_data()?;
             at += n as u64;
+            // Leave the disk to the WAL's own fsyncs at least half of the time.
+            std::thread::sleep(started.elapsed());
         }
         f.sync_all()?;
         Ok(f)

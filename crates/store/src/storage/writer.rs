@@ -2,7 +2,10 @@
 //!
 //! Appenders encode their frame on their own task, send it here and wait. The thread
 //! takes every request that is waiting, writes all frames, then fsyncs each touched
-//! file once: N concurrent appends cost one fsync, not N. Only after the fsync does it
+//! file once: N concurrent appends cost one fsync, not N. Small batches (a click, a
+//! message's URLs) come unencoded: the thread writes the small appends of a group to
+//! one table as one frame, so a stream of tiny appends does not pay for a frame (and
+//! its schema message) each. Only after the fsync does it
 //! put the batches in the memtable (in WAL order) and answer, so an acknowledged row is
 //! durable and immediately queryable. A plain thread (not a tokio task) keeps blocking
 //! fsyncs off the async runtime and lets `Store::open` work without one.
@@ -14,6 +17,7 @@
 use super::error::{Result, StoreError};
 use super::table::{Frozen, OpenWal, Spare, TableShared, WalState};
 use super::wal;
+use datafusion::arrow::compute::concat_batches;
 use datafusion::arrow::record_batch::RecordBatch;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -30,15 +34,21 @@ const MAX_GROUP: usize = 4096;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppendAck {
     pub rows: usize,
-    /// The WAL file (`<Table>/wal/<wal_seq>.wal`) and byte offset of the frame.
+    /// The WAL file (`<Table>/wal/<wal_seq>.wal`) and byte offset of the frame (small
+    /// appends written together share one).
     pub wal_seq: u64,
     pub wal_offset: u64,
 }
 
+/// A batch of at most this many bytes of Arrow data is sent unencoded and merged
+/// with the group's other small appends to its table.
+pub(crate) const MERGE_BELOW_BYTES: usize = 64 << 10;
+
 pub(crate) enum Request {
     Append {
         table: Arc<TableShared>,
-        frame: Vec<u8>,
+        /// The encoded frame; `None` for a small batch (see [`MERGE_BELOW_BYTES`]).
+        frame: Option<Vec<u8>>,
         batch: RecordBatch,
         reply: oneshot::Sender<Result<AppendAck>>,
     },
@@ -84,7 +94,7 @@ impl WalWriter {
     pub(crate) async fn append(
         &self,
         table: Arc<TableShared>,
-        frame: Vec<u8>,
+        frame: Option<Vec<u8>>,
         batch: RecordBatch,
     ) -> Result<AppendAck> {
         let (reply, rx) = oneshot::channel();
@@ -124,6 +134,13 @@ struct Pending {
     reply: oneshot::Sender<Result<AppendAck>>,
 }
 
+/// A small append waiting to share a frame.
+struct Small {
+    table: Arc<TableShared>,
+    batch: RecordBatch,
+    reply: oneshot::Sender<Result<AppendAck>>,
+}
+
 fn run(rx: mpsc::Receiver<Request>, prepared_bytes: u64) {
     while let Ok(first) = rx.recv() {
         let mut group = vec![first];
@@ -134,11 +151,12 @@ fn run(rx: mpsc::Receiver<Request>, prepared_bytes: u64) {
             }
         }
         let mut pending: Vec<Pending> = Vec::new();
+        let mut small: Vec<Small> = Vec::new();
         for req in group {
             match req {
                 Request::Append {
                     table,
-                    frame,
+                    frame: Some(frame),
                     batch,
                     reply,
                 } => match write_frame(&table, &frame, prepared_bytes) {
@@ -156,18 +174,66 @@ fn run(rx: mpsc::Receiver<Request>, prepared_bytes: u64) {
                         let _ = reply.send(Err(e));
                     }
                 },
+                Request::Append {
+                    table,
+                    frame: None,
+                    batch,
+                    reply,
+                } => small.push(Small {
+                    table,
+                    batch,
+                    reply,
+                }),
                 Request::Rotate { table, reply } => {
+                    write_merged(&mut small, &mut pending, prepared_bytes);
                     commit(&mut pending, Some(&table));
                     let _ = reply.send(rotate(&table));
                 }
                 Request::Shutdown { reply } => {
+                    write_merged(&mut small, &mut pending, prepared_bytes);
                     commit(&mut pending, None);
                     let _ = reply.send(());
                     return;
                 }
             }
         }
+        write_merged(&mut small, &mut pending, prepared_bytes);
         commit(&mut pending, None);
+    }
+}
+
+/// Writes the small appends of each table (and schema) as one frame.
+fn write_merged(small: &mut Vec<Small>, pending: &mut Vec<Pending>, prepared_bytes: u64) {
+    while let Some(first) = small.first() {
+        let table = first.table.clone();
+        let schema = first.batch.schema();
+        let (same, rest): (Vec<Small>, Vec<Small>) = std::mem::take(small)
+            .into_iter()
+            .partition(|s| Arc::ptr_eq(&s.table, &table) && s.batch.schema() == schema);
+        *small = rest;
+        let written = concat_batches(&schema, same.iter().map(|s| &s.batch))
+            .map_err(|e| e.to_string())
+            .and_then(|merged| wal::encode_frame(&merged))
+            .map_err(|m| StoreError::schema(&table.name, m))
+            .and_then(|frame| write_frame(&table, &frame, prepared_bytes));
+        match written {
+            Ok((wal_seq, wal_offset)) => pending.extend(same.into_iter().map(|s| Pending {
+                ack: AppendAck {
+                    rows: s.batch.num_rows(),
+                    wal_seq,
+                    wal_offset,
+                },
+                table: s.table,
+                batch: s.batch,
+                reply: s.reply,
+            })),
+            Err(e) => {
+                let msg = e.to_string();
+                for s in same {
+                    let _ = s.reply.send(Err(StoreError::Rejected(msg.clone())));
+                }
+            }
+        }
     }
 }
 

@@ -190,18 +190,30 @@ async fn concurrent_appends_share_fsyncs_and_all_land() {
     for task in 0..n_tasks {
         let s = store.clone();
         handles.push(tokio::spawn(async move {
+            let mut frames = Vec::new();
             for i in 0..per_task {
                 let id = task * per_task + i;
-                s.append("UrlClickEvents", clicks(&[T0 + id as i64], id))
+                let ack = s
+                    .append("UrlClickEvents", clicks(&[T0 + id as i64], id))
                     .await
                     .unwrap();
+                assert_eq!(ack.rows, 1);
+                frames.push((ack.wal_seq, ack.wal_offset));
             }
+            frames
         }));
     }
+    let mut frames = std::collections::BTreeSet::new();
     for h in handles {
-        h.await.unwrap();
+        frames.extend(h.await.unwrap());
     }
     let concurrent = start.elapsed();
+    // Small appends that met in the writer share a frame.
+    println!(
+        "{} small appends in {} WAL frames",
+        n_tasks * per_task,
+        frames.len()
+    );
     let start = Instant::now();
     for i in 0..per_task {
         store
