@@ -91,9 +91,15 @@ struct BufferMatches {
     non_ascii: Vec<u32>,
 }
 
+/// What the match cache knows of a buffer.
+enum Known {
+    /// Not searched yet: bytes of its values matched one by one so far.
+    Used(usize),
+    Found(Arc<BufferMatches>),
+}
+
 thread_local! {
-    static MATCHES: RefCell<BufferCache<Arc<BufferMatches>>> =
-        const { RefCell::new(BufferCache::new()) };
+    static MATCHES: RefCell<BufferCache<Known>> = const { RefCell::new(BufferCache::new()) };
 }
 
 /// `m` (negated when asked) over every value of a text column; null is the empty
@@ -165,24 +171,34 @@ impl BufferMatches {
     }
 
     /// The matches of `buffer`, from the cache or searched now (and cached) when
-    /// worth it: when the values of an array that live in it (`used` bytes) cover at
-    /// least half of it, or it is already known.
+    /// worth it: once the values that live in it (`used` bytes in this array, added
+    /// up over the arrays that shared it so far) cover at least half of it. A large
+    /// dictionary that each batch touches a little is then searched once per row
+    /// group, after a few batches were matched value by value.
     fn of(m: &StrMatcher, buffer: &Buffer, used: usize) -> Option<Arc<BufferMatches>> {
         let (needle, case_sensitive) = m.search_key();
         let key = format!("{}:{needle}", if case_sensitive { "cs" } else { "ci" });
         MATCHES.with_borrow_mut(|cache| {
-            let found = match cache.take(buffer, &key) {
-                Some(found) => found,
-                None if used.saturating_mul(2) >= buffer.len() => {
-                    Arc::new(BufferMatches::search(m, buffer.as_slice())?)
+            let before = match cache.take(buffer, &key) {
+                Some(Known::Found(found)) => {
+                    cache.put(buffer, &key, Known::Found(found.clone()));
+                    return Some(found);
                 }
-                None => return None,
+                Some(Known::Used(before)) => before,
+                None => 0,
             };
-            cache.put(buffer, &key, found.clone());
+            let used = before.saturating_add(used);
+            if used.saturating_mul(2) < buffer.len() {
+                cache.put(buffer, &key, Known::Used(used));
+                return None;
+            }
+            let found = Arc::new(BufferMatches::search(m, buffer.as_slice())?);
+            cache.put(buffer, &key, Known::Found(found.clone()));
             Some(found)
         })
     }
 }
+
 /// Whether the value at `at..at + len` of the buffer matches, given the buffer's needle
 /// starts (ascending); `row` yields its text when it must be looked at.
 fn row_matches<'a>(
@@ -411,6 +427,48 @@ mod tests {
             "login", "LOGIN", "payroll", "aa", "a", "", "in", "kelvin", "ß", "-",
         ] {
             check(&rows, needle);
+        }
+    }
+
+    #[test]
+    fn a_buffer_each_batch_touches_a_little_is_searched_once_enough_was_used() {
+        // 300 values in one buffer; batches of 10 use a thirtieth of it each, so the
+        // first batches match value by value and the later ones use the search.
+        let rows: Vec<Option<String>> = (0..300)
+            .map(|i| {
+                Some(format!(
+                    "https://site{i}.example/path/{}",
+                    ["login", "payroll", "x"][i % 3]
+                ))
+            })
+            .collect();
+        let mut vb = StringViewBuilder::new().with_fixed_block_size(1 << 20);
+        for r in &rows {
+            vb.append_option(r.as_deref());
+        }
+        let views: ArrayRef = Arc::new(vb.finish());
+        for needle in ["payroll", "LOGIN", "site1"] {
+            let m = StrMatcher::new(StrKind::Contains, needle, false);
+            let before = MATCHES.with_borrow(|c| c.entries.len());
+            for start in (0..rows.len()).step_by(10) {
+                let got = match_text(&views.slice(start, 10), &m, false).unwrap();
+                let got: Vec<bool> = got.iter().map(|b| b.unwrap()).collect();
+                assert_eq!(
+                    got,
+                    expected(&rows[start..start + 10], &m, false),
+                    "{needle}"
+                );
+            }
+            let (key, _) = m.search_key();
+            let searched = MATCHES.with_borrow(|c| {
+                c.entries
+                    .iter()
+                    .any(|(_, k, v)| k.ends_with(&key) && matches!(v, Known::Found(_)))
+            });
+            assert!(
+                searched,
+                "{needle}: the shared buffer was never searched ({before} entries before)"
+            );
         }
     }
 

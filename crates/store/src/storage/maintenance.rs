@@ -172,7 +172,7 @@ async fn flush_locked(inner: &StoreInner, t: &Arc<TableShared>) -> Result<Option
     Ok(Some(report))
 }
 
-/// One day's file of a bulk load, open: each stage adds a sorted row group.
+/// One day's file of a bulk load, open: each stage adds a sorted run of rows.
 pub(crate) struct DayWriter {
     writer: datafusion::parquet::arrow::ArrowWriter<Vec<u8>>,
     min_ts: Option<i64>,
@@ -181,7 +181,8 @@ pub(crate) struct DayWriter {
 }
 
 /// Writes a stage of a bulk load: its rows fitted, sorted and split by day, each day
-/// as a new row group of that day's open file (on all cores). Nothing is stored yet.
+/// added to that day's open file (on all cores), whose row groups hold up to
+/// `segment::MAX_ROW_GROUP_ROWS` rows across stages. Nothing is stored yet.
 pub(crate) async fn write_stage(
     t: &TableShared,
     mut writers: BTreeMap<i64, DayWriter>,
@@ -200,7 +201,8 @@ pub(crate) async fn write_stage(
             let w = match writers.remove(&p.day) {
                 Some(w) => w,
                 None => DayWriter {
-                    writer: segment::day_writer(&schema, tc, p.batch.num_rows())
+                    // Row groups fill up across stages (see `day_writer`).
+                    writer: segment::day_writer(&schema, tc, segment::MAX_ROW_GROUP_ROWS, false)
                         .map_err(seg_err)?,
                     min_ts: None,
                     max_ts: None,
@@ -212,7 +214,6 @@ pub(crate) async fn write_stage(
         let done = on_all_cores(jobs, |(p, mut w)| {
             w.writer
                 .write(&p.batch)
-                .and_then(|()| w.writer.flush())
                 .map_err(|e| seg_err(e.to_string()))?;
             w.rows += p.batch.num_rows() as u64;
             w.min_ts = w.min_ts.into_iter().chain(p.min_ts).min();

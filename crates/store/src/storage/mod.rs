@@ -354,7 +354,7 @@ impl Store {
     }
 
     /// A bulk load into `table`: rows are encoded to Parquet as they are added (no WAL,
-    /// no memtable; one file per day, a row group per stage), stored and listed in one
+    /// no memtable; one file per day, each stage a sorted run in it), stored and listed in one
     /// manifest version on [`BulkLoad::commit`] — or not at all ([`BulkLoad::abort`],
     /// or a crash before the manifest: unlisted files are removed at a later open). For
     /// loading files, where all-or-nothing matters and the rows are on disk elsewhere.

@@ -234,14 +234,21 @@ pub(crate) fn new_segment_path(date: &str) -> String {
     format!("segments/date={date}/{}.parquet", uuid::Uuid::now_v7())
 }
 
-/// A Parquet writer for one day's file that takes several sorted row groups (a bulk
-/// load writes one per stage); `rows` sizes the bloom filters of each row group.
+/// Rows in a row group at most: a day of a busy table in one or two row groups, so
+/// that each column's dictionary (and its zstd frame) is read once per file, not
+/// once per small row group.
+pub(crate) const MAX_ROW_GROUP_ROWS: usize = 1 << 20;
+
+/// A Parquet writer for one day's file. `rows` sizes the bloom filters of each row
+/// group. `sorted`: every row group is written sorted by time in one call (a bulk
+/// load instead adds sorted runs to a row group, which is then sorted per page only).
 pub(crate) fn day_writer(
     schema: &SchemaRef,
     time_col: Option<usize>,
     rows: usize,
+    sorted: bool,
 ) -> std::result::Result<ArrowWriter<Vec<u8>>, String> {
-    let props = writer_properties(schema, time_col, rows);
+    let props = writer_properties(schema, time_col, rows, sorted);
     ArrowWriter::try_new(Vec::new(), schema.clone(), Some(props)).map_err(|e| e.to_string())
 }
 
@@ -250,7 +257,7 @@ pub(crate) fn encode(
     batch: &RecordBatch,
     time_col: Option<usize>,
 ) -> std::result::Result<Vec<u8>, String> {
-    let mut w = day_writer(&batch.schema(), time_col, batch.num_rows())?;
+    let mut w = day_writer(&batch.schema(), time_col, batch.num_rows(), true)?;
     w.write(batch).map_err(|e| e.to_string())?;
     w.into_inner().map_err(|e| e.to_string())
 }
@@ -258,9 +265,15 @@ pub(crate) fn encode(
 /// zstd, page-level statistics (the page index that lets DataFusion skip pages of a
 /// sorted file), large dictionary pages, delta-encoded time column, and bloom filters
 /// on id-like columns so `ReportId == "..."` skips row groups.
-fn writer_properties(schema: &SchemaRef, time_col: Option<usize>, rows: usize) -> WriterProperties {
+fn writer_properties(
+    schema: &SchemaRef,
+    time_col: Option<usize>,
+    rows: usize,
+    sorted: bool,
+) -> WriterProperties {
     let mut b = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).unwrap_or_default()))
+        .set_max_row_group_row_count(Some(MAX_ROW_GROUP_ROWS))
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_dictionary_page_size_limit(DICTIONARY_PAGE_LIMIT)
         .set_created_by(format!("clickhunt {}", env!("CARGO_PKG_VERSION")));
@@ -268,14 +281,16 @@ fn writer_properties(schema: &SchemaRef, time_col: Option<usize>, rows: usize) -
         let path = ColumnPath::from(schema.field(tc).name().as_str());
         b = b
             .set_column_dictionary_enabled(path.clone(), false)
-            .set_column_encoding(path, Encoding::DELTA_BINARY_PACKED)
-            .set_sorting_columns(Some(vec![SortingColumn {
+            .set_column_encoding(path, Encoding::DELTA_BINARY_PACKED);
+        if sorted {
+            b = b.set_sorting_columns(Some(vec![SortingColumn {
                 column_idx: tc as i32,
                 descending: false,
                 nulls_first: true,
             }]));
+        }
     }
-    let ndv = (rows as u64).clamp(1024, 1 << 20);
+    let ndv = (rows.min(MAX_ROW_GROUP_ROWS) as u64).max(1024);
     for f in schema.fields() {
         if f.data_type() == &DataType::Utf8 && is_id_like(f) {
             let path = ColumnPath::from(f.name().as_str());
