@@ -5,7 +5,7 @@
 # the UrlClickEvents rows are counted through the hunting API (every click must be
 # there: the server answers a click only after its row is fsynced).
 #
-# Usage: bench/gateway/run.sh [seconds per run, default 15]
+# Usage: [CLICKHUNT_BIN=path] bench/gateway/run.sh [seconds per run, default 15]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -16,8 +16,13 @@ BASE="http://127.0.0.1:$PORT"
 if ! command -v wrk >/dev/null || ! command -v jq >/dev/null || ! command -v curl >/dev/null; then
   apt-get update -qq && apt-get install -y -qq wrk jq curl >/dev/null
 fi
-cargo build --release -q -p clickhunt
-BIN="$ROOT/target/release/clickhunt"
+# CLICKHUNT_BIN: a binary to measure instead of building the release one.
+if [[ -n "${CLICKHUNT_BIN:-}" ]]; then
+  BIN=$CLICKHUNT_BIN
+else
+  cargo build --release -q -p clickhunt
+  BIN="$ROOT/target/release/clickhunt"
+fi
 
 # On the real disk, not tmpfs, so fsync costs what it costs.
 DATA=$(mktemp -d "$ROOT/target/bench-gateway.XXXXXX")
