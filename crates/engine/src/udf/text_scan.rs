@@ -275,16 +275,47 @@ fn match_views(a: &StringViewArray, m: &StrMatcher) -> BooleanArray {
         .map(|(b, &u)| (u > 0).then(|| BufferMatches::of(m, b, u)).flatten())
         .collect();
     let mut bits = BooleanBufferBuilder::new(a.len());
+    let mut inline = InlineMemo::default();
     for (i, &v) in a.views().iter().enumerate() {
-        let hit = match out_of_line(v)
-            .and_then(|v| Some((v, found.get(v.buffer_index as usize)?.as_ref()?)))
-        {
-            Some((v, f)) => row_matches(m, v.offset as usize, v.length as usize, f, || a.value(i)),
-            None => m.matches(a.value(i)),
+        let hit = match out_of_line(v) {
+            Some(ov) => match found.get(ov.buffer_index as usize).and_then(Option::as_ref) {
+                Some(f) => row_matches(m, ov.offset as usize, ov.length as usize, f, || a.value(i)),
+                None => m.matches(a.value(i)),
+            },
+            // Short values live in the view itself: the view is the value.
+            None => inline.get_or(v, || m.matches(a.value(i))),
         };
         bits.append(hit);
     }
     finish(bits, a.nulls(), m)
+}
+
+/// Answers for short (inline) values, keyed by their whole view: the few short values
+/// of a column like ThreatTypes or ActionType are matched once per batch, not per row.
+/// Direct-mapped: a value whose slot another value took is matched again.
+struct InlineMemo {
+    slots: [(u128, bool, bool); 64],
+}
+
+impl Default for InlineMemo {
+    fn default() -> Self {
+        InlineMemo {
+            slots: [(0, false, false); 64],
+        }
+    }
+}
+
+impl InlineMemo {
+    fn get_or(&mut self, view: u128, f: impl FnOnce() -> bool) -> bool {
+        let h = ((view as u64) ^ ((view >> 64) as u64)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let slot = &mut self.slots[(h >> 58) as usize];
+        if slot.2 && slot.0 == view {
+            return slot.1;
+        }
+        let hit = f();
+        *slot = (view, hit, true);
+        hit
+    }
 }
 
 /// A text function's results per value of one buffer: (offset, length) of the value →
