@@ -92,7 +92,7 @@ pub(crate) struct Shared {
     /// When the server started (ns since the epoch).
     pub started: i64,
     pub query_runtime: QueryRuntime,
-    /// The Safe Links gateway (policy, secret, event recorder).
+    /// The Safe Links gateway (policy, secret, event sink).
     pub gateway: crate::gateway::GatewayState,
     /// The web page's saved queries.
     pub web: crate::web::SavedQueries,
