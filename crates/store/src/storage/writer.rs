@@ -127,18 +127,21 @@ impl WalWriter {
     }
 }
 
+type Reply = oneshot::Sender<Result<AppendAck>>;
+
+/// A frame written and waiting for the group's fsync: its rows (one batch, for the
+/// memtable) and the appends it answers.
 struct Pending {
     table: Arc<TableShared>,
     batch: RecordBatch,
-    ack: AppendAck,
-    reply: oneshot::Sender<Result<AppendAck>>,
+    replies: Vec<(Reply, AppendAck)>,
 }
 
 /// A small append waiting to share a frame.
 struct Small {
     table: Arc<TableShared>,
     batch: RecordBatch,
-    reply: oneshot::Sender<Result<AppendAck>>,
+    reply: Reply,
 }
 
 fn run(rx: mpsc::Receiver<Request>, prepared_bytes: u64) {
@@ -159,21 +162,18 @@ fn run(rx: mpsc::Receiver<Request>, prepared_bytes: u64) {
                     frame: Some(frame),
                     batch,
                     reply,
-                } => match write_frame(&table, &frame, prepared_bytes) {
-                    Ok((wal_seq, wal_offset)) => pending.push(Pending {
-                        ack: AppendAck {
-                            rows: batch.num_rows(),
-                            wal_seq,
-                            wal_offset,
-                        },
+                } => {
+                    let rows = batch.num_rows();
+                    let appends = vec![(reply, rows)];
+                    write_pending(
+                        &mut pending,
                         table,
+                        Ok(frame),
                         batch,
-                        reply,
-                    }),
-                    Err(e) => {
-                        let _ = reply.send(Err(e));
-                    }
-                },
+                        appends,
+                        prepared_bytes,
+                    );
+                }
                 Request::Append {
                     table,
                     frame: None,
@@ -211,29 +211,64 @@ fn write_merged(small: &mut Vec<Small>, pending: &mut Vec<Pending>, prepared_byt
             .into_iter()
             .partition(|s| Arc::ptr_eq(&s.table, &table) && s.batch.schema() == schema);
         *small = rest;
-        let written = concat_batches(&schema, same.iter().map(|s| &s.batch))
-            .map_err(|e| e.to_string())
-            .and_then(|merged| wal::encode_frame(&merged))
-            .map_err(|m| StoreError::schema(&table.name, m))
-            .and_then(|frame| write_frame(&table, &frame, prepared_bytes));
-        match written {
-            Ok((wal_seq, wal_offset)) => pending.extend(same.into_iter().map(|s| Pending {
-                ack: AppendAck {
-                    rows: s.batch.num_rows(),
-                    wal_seq,
-                    wal_offset,
-                },
-                table: s.table,
-                batch: s.batch,
-                reply: s.reply,
-            })),
-            Err(e) => {
-                let msg = e.to_string();
-                for s in same {
-                    let _ = s.reply.send(Err(StoreError::Rejected(msg.clone())));
-                }
+        let merged = concat_batches(&schema, same.iter().map(|s| &s.batch))
+            .map_err(|e| StoreError::schema(&table.name, e.to_string()));
+        let appends = same
+            .into_iter()
+            .map(|s| (s.reply, s.batch.num_rows()))
+            .collect();
+        match merged {
+            Ok(batch) => {
+                let frame =
+                    wal::encode_frame(&batch).map_err(|m| StoreError::schema(&table.name, m));
+                write_pending(pending, table, frame, batch, appends, prepared_bytes);
             }
+            Err(e) => fail(appends, e),
         }
+    }
+}
+
+/// Writes `frame` (the encoded `batch`) and queues it for the group's fsync, or
+/// answers its appends (reply, rows) with the failure.
+fn write_pending(
+    pending: &mut Vec<Pending>,
+    table: Arc<TableShared>,
+    frame: Result<Vec<u8>>,
+    batch: RecordBatch,
+    appends: Vec<(Reply, usize)>,
+    prepared_bytes: u64,
+) {
+    match frame.and_then(|f| write_frame(&table, &f, prepared_bytes)) {
+        Ok((wal_seq, wal_offset)) => pending.push(Pending {
+            table,
+            batch,
+            replies: appends
+                .into_iter()
+                .map(|(reply, rows)| {
+                    let ack = AppendAck {
+                        rows,
+                        wal_seq,
+                        wal_offset,
+                    };
+                    (reply, ack)
+                })
+                .collect(),
+        }),
+        Err(e) => fail(appends, e),
+    }
+}
+
+/// Answers appends with `e` (one append gets it as it is).
+fn fail(appends: Vec<(Reply, usize)>, e: StoreError) {
+    if appends.len() == 1 {
+        if let Some((reply, _)) = appends.into_iter().next() {
+            let _ = reply.send(Err(e));
+        }
+        return;
+    }
+    let msg = e.to_string();
+    for (reply, _) in appends {
+        let _ = reply.send(Err(StoreError::Rejected(msg.clone())));
     }
 }
 
@@ -258,7 +293,8 @@ fn write_frame(table: &TableShared, frame: &[u8], prepared_bytes: u64) -> Result
     if full {
         let dir = table.wal_dir();
         if let Some((file, path)) = ready_spare(&mut st) {
-            switch_to_spare(&mut st, &dir, file, &path)?;
+            let prepared = prepared_bytes.max(wal::HEADER_LEN);
+            switch_to_spare(&mut st, &dir, (file, prepared), &path)?;
         } else if st.file.is_none() {
             std::fs::create_dir_all(&dir)
                 .map_err(|e| StoreError::io(format!("creating {}", dir.display()), e))?;
@@ -341,17 +377,17 @@ fn request_spare(st: &mut WalState, dir: &Path, prepared_bytes: u64) {
 
 /// Makes the spare the current WAL file. Frames already written to the old file
 /// are synced first: only the newest file may ever end in a torn frame.
-fn switch_to_spare(st: &mut WalState, dir: &Path, file: File, spare: &Path) -> Result<()> {
+fn switch_to_spare(
+    st: &mut WalState,
+    dir: &Path,
+    (file, prepared): (File, u64),
+    spare: &Path,
+) -> Result<()> {
     let seq = st.last_seq + 1;
     if let Some(old) = st.file.take() {
-        if let Err(e) = old.file.sync_data() {
-            let path = dir.join(wal::file_name(old.seq));
-            st.poisoned = Some(format!("fsync of {} failed: {e}", path.display()));
+        if let Err(e) = sync_file(&old.file, dir, old.seq, &mut st.poisoned) {
             let _ = std::fs::remove_file(spare);
-            return Err(StoreError::io(
-                format!("syncing WAL file {}", path.display()),
-                e,
-            ));
+            return Err(e);
         }
     }
     if let Err(e) = wal::install_spare(spare, dir, seq) {
@@ -360,7 +396,6 @@ fn switch_to_spare(st: &mut WalState, dir: &Path, file: File, spare: &Path) -> R
         st.last_seq = seq;
         return Err(e);
     }
-    let prepared = file.metadata().map(|m| m.len()).unwrap_or(wal::HEADER_LEN);
     st.last_seq = seq;
     st.file = Some(OpenWal {
         seq,
@@ -384,47 +419,50 @@ fn commit(pending: &mut Vec<Pending>, only: Option<&Arc<TableShared>>) {
             .into_iter()
             .partition(|p| Arc::ptr_eq(&p.table, &table));
         mine = others;
-        match sync(&table) {
+        let replies = match sync(&table) {
             Ok(()) => {
-                {
-                    let mut view = table.write_view();
-                    for p in &batch {
-                        view.active.push(p.batch.clone());
-                    }
-                }
+                let mut replies = Vec::new();
+                let mut view = table.write_view();
                 for p in batch {
-                    let _ = p.reply.send(Ok(p.ack));
+                    view.active.push(p.batch);
+                    replies.extend(p.replies);
                 }
+                replies
             }
             Err(e) => {
                 let msg = e.to_string();
-                for p in batch {
-                    let _ = p.reply.send(Err(StoreError::Rejected(format!(
+                for (reply, _) in batch.into_iter().flat_map(|p| p.replies) {
+                    let _ = reply.send(Err(StoreError::Rejected(format!(
                         "table `{}`: append not durable: {msg}",
                         table.name
                     ))));
                 }
+                continue;
             }
+        };
+        for (reply, ack) in replies {
+            let _ = reply.send(Ok(ack));
         }
     }
 }
 
 fn sync(table: &TableShared) -> Result<()> {
-    let mut st = table.wal.lock().unwrap_or_else(|e| e.into_inner());
+    let mut guard = table.wal.lock().unwrap_or_else(|e| e.into_inner());
+    let st = &mut *guard;
     let Some(open) = st.file.as_ref() else {
         return Err(StoreError::Internal("WAL file closed before sync".into()));
     };
-    let seq = open.seq;
-    if let Err(e) = open.file.sync_data() {
-        let path = table.wal_dir().join(wal::file_name(seq));
-        // A file's state after a failed fsync is unknown: stop using it.
-        st.poisoned = Some(format!("fsync of {} failed: {e}", path.display()));
-        return Err(StoreError::io(
-            format!("syncing WAL file {}", path.display()),
-            e,
-        ));
-    }
-    Ok(())
+    sync_file(&open.file, &table.wal_dir(), open.seq, &mut st.poisoned)
+}
+
+/// fsyncs WAL file `seq` of `dir`. A file's state after a failed fsync is unknown:
+/// the table's appends stop (`poisoned`).
+fn sync_file(file: &File, dir: &Path, seq: u64, poisoned: &mut Option<String>) -> Result<()> {
+    file.sync_data().map_err(|e| {
+        let path = dir.join(wal::file_name(seq));
+        *poisoned = Some(format!("fsync of {} failed: {e}", path.display()));
+        StoreError::io(format!("syncing WAL file {}", path.display()), e)
+    })
 }
 
 /// Closes the current WAL file and moves the active memtable to `frozen`.
