@@ -27,13 +27,16 @@ const YEAR_ONE_NS: i128 = -62_135_596_800 * 1_000_000_000;
 impl BinTime {
     /// The call `bin(ts, step_ns)`; `step_ns` must be positive.
     pub fn call(ts: Expr, step_ns: i64) -> Expr {
+        ScalarUDF::new_from_impl(BinTime::new(step_ns)).call(vec![ts])
+    }
+
+    fn new(step_ns: i64) -> BinTime {
         let step = step_ns.max(1);
-        let f = BinTime {
+        BinTime {
             step,
             origin: YEAR_ONE_NS.rem_euclid(step as i128) as i64,
             signature: Signature::any(1, Volatility::Immutable),
-        };
-        ScalarUDF::new_from_impl(f).call(vec![ts])
+        }
     }
 
     fn floor(&self, v: i64) -> i64 {
@@ -96,11 +99,7 @@ mod tests {
     use super::*;
 
     fn bin(step: i64) -> BinTime {
-        BinTime {
-            step,
-            origin: YEAR_ONE_NS.rem_euclid(step as i128) as i64,
-            signature: Signature::any(1, Volatility::Immutable),
-        }
+        BinTime::new(step)
     }
 
     /// Agrees with flooring from 0001-01-01 in 128-bit arithmetic (Kusto's definition),

@@ -294,14 +294,12 @@ fn match_views(a: &StringViewArray, m: &StrMatcher) -> BooleanArray {
 /// of a column like ThreatTypes or ActionType are matched once per batch, not per row.
 /// Direct-mapped: a value whose slot another value took is matched again.
 struct InlineMemo {
-    slots: [(u128, bool, bool); 64],
+    slots: [Option<(u128, bool)>; 64],
 }
 
 impl Default for InlineMemo {
     fn default() -> Self {
-        InlineMemo {
-            slots: [(0, false, false); 64],
-        }
+        InlineMemo { slots: [None; 64] }
     }
 }
 
@@ -309,12 +307,14 @@ impl InlineMemo {
     fn get_or(&mut self, view: u128, f: impl FnOnce() -> bool) -> bool {
         let h = ((view as u64) ^ ((view >> 64) as u64)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let slot = &mut self.slots[(h >> 58) as usize];
-        if slot.2 && slot.0 == view {
-            return slot.1;
+        match *slot {
+            Some((v, hit)) if v == view => hit,
+            _ => {
+                let hit = f();
+                *slot = Some((view, hit));
+                hit
+            }
         }
-        let hit = f();
-        *slot = (view, hit, true);
-        hit
     }
 }
 
